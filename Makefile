@@ -1,0 +1,36 @@
+# Two commands do all the set-up (see README.md):
+#   make book   - install, execute every notebook under a profile, build the book strictly
+#   make test   - install, unit tests + every notebook under `smoke` (papermill and nbval) + strict book build
+#                 + the offline check; prints pytest's summary
+PYTHON  ?= python3.11
+VENV    ?= .venv
+PROFILE ?= auto
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.facerecon-installed
+
+.PHONY: book test env notebooks html clean
+
+env: $(STAMP)
+
+# torch is installed first with its exact version so that nothing pulls another build of it.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $(STAMP)
+
+notebooks: env
+	$(BIN)/facerecon run-notebooks --profile $(PROFILE)
+
+html: env
+	$(BIN)/facerecon build-book
+
+book: notebooks html
+
+test: env
+	TQDM_DISABLE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -ra
+
+clean:
+	rm -rf _build _executed _results

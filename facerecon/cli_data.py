@@ -1,0 +1,55 @@
+"""``facerecon data synth`` and ``facerecon data convert``: prepare data outside the notebooks."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .cli import command
+
+
+@command("data")
+def _data(p: argparse.ArgumentParser):
+    sub = p.add_subparsers(dest="data_command", required=True)
+    synth = sub.add_parser("synth", help="generate a SynthFace split")
+    synth.add_argument("--split", choices=["train", "test"], required=True)
+    synth.add_argument("--n", type=int, required=True)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--resolution", type=int, default=84, help="model grid (84 → 7,056 GT vertices)")
+    synth.add_argument("--shard-size", type=int, default=1000)
+    synth.add_argument("--workers", type=int, help="processes (default: one per core)")
+    synth.add_argument("--overwrite", action="store_true")
+    synth.add_argument("--no-progress", action="store_true")
+    conv = sub.add_parser("convert", help="convert real 300W-LP / AFLW2000-3D folders")
+    conv.add_argument("--dataset", choices=["300wlp", "aflw2000"], required=True)
+    conv.add_argument("--root", type=Path, required=True)
+    conv.add_argument("--bfm", type=Path, help="face3d BFM.mat or 3DDFA Model_Shape.mat (dense GT meshes)")
+    conv.add_argument("--out", type=Path, required=True)
+    conv.add_argument("--skip-bad", action="store_true", help="skip and list unreadable samples")
+    conv.add_argument("--overwrite", action="store_true")
+    conv.add_argument("--no-progress", action="store_true")
+
+    def run(args):
+        if args.data_command == "synth":
+            from .data.dataset import generate_synthface
+            from .data.synthface import SynthFaceConfig
+
+            cfg = SynthFaceConfig(split=args.split, n=args.n, seed=args.seed, resolution=args.resolution,
+                                  shard_size=args.shard_size)
+            index = generate_synthface(cfg, args.out, workers=args.workers, progress=not args.no_progress,
+                                       overwrite=args.overwrite)
+            print(f"synthface {args.split}: {index['n']} samples, {index['mesh']['n_vertices']} GT vertices, "
+                  f"{index['samples_per_minute']:.0f} samples/min, yaw bins {index['yaw_bin_counts']} -> {args.out}")
+            return 0
+        from .data.convert import convert_dataset
+
+        index = convert_dataset(args.dataset, args.root, args.out, bfm_path=args.bfm, skip_bad=args.skip_bad,
+                                overwrite=args.overwrite, progress=not args.no_progress)
+        bad = index["bad_files"]
+        print(f"{args.dataset}: {index['n']} samples converted, {len(bad)} skipped, mesh "
+              f"{'yes' if index['mesh'] else 'absent (no BFM)'} -> {args.out}")
+        for item in bad:
+            print(f"  skipped {item['file']}: {item['error']}")
+        return 0
+    return run

@@ -1,0 +1,97 @@
+"""Executing the study's notebooks with papermill under a profile.
+
+Executed copies go to ``_executed/<stem>.ipynb`` (git-ignored, rendered by the book); each notebook writes
+its key results to ``_results/<profile>/<stem>.json`` through :func:`facerecon.results.save_results`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from .profiles import find_root, load_profile, resolve_profile_name
+
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+def list_notebooks(root: Path) -> dict[str, Path]:
+    """The study's notebooks by stem, in order (``notebooks/NN_*.ipynb``; the template is not one)."""
+    return {p.stem: p for p in sorted((root / "notebooks").glob(NOTEBOOK_GLOB))}
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """Names and default values assigned in the notebook's cell tagged ``parameters``."""
+    cells = json.loads(notebook.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{notebook}: expected exactly one cell tagged 'parameters', found {len(tagged)}")
+    source = "".join(tagged[0]["source"])
+    params: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            params[node.targets[0].id] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            params[node.target.id] = ast.literal_eval(node.value)
+    return params
+
+
+def resolve_parameters(notebook: Path, section: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The notebook's defaults overridden by the profile section; an undeclared name is an error."""
+    declared = declared_parameters(notebook)
+    unknown = sorted(set(section) - set(declared))
+    if unknown:
+        raise ValueError(f"profile {profile!r} sets {unknown} for {notebook.stem}, which does not declare "
+                         f"them; its parameters are: {sorted(declared)}")
+    return {**declared, **section, "profile": profile}
+
+
+def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | None = None,
+                  progress: bool = True) -> list[dict[str, Any]]:
+    """Execute notebooks under ``profile`` into ``_executed/``; returns one record per notebook."""
+    import papermill
+
+    root = root or find_root()
+    profile = resolve_profile_name(profile)
+    sections = load_profile(profile, root)
+    notebooks = list_notebooks(root)
+    unknown_sections = sorted(set(sections) - set(notebooks))
+    if unknown_sections:
+        raise ValueError(f"profile {profile!r} has sections for unknown notebooks {unknown_sections}; "
+                         f"notebooks are: {sorted(notebooks)}")
+    selected = list(notebooks) if not only else list(only)
+    missing = [s for s in selected if s not in notebooks]
+    if missing:
+        raise ValueError(f"unknown notebook(s) {missing}; available: {sorted(notebooks)}")
+    # Resolve every notebook's parameters before executing any, so a bad profile fails fast.
+    plans = {stem: resolve_parameters(notebooks[stem], sections.get(stem, {}), profile) for stem in selected}
+    out_dir = root / "_executed"
+    out_dir.mkdir(exist_ok=True)
+    records = []
+    for stem, params in plans.items():
+        results_file = root / "_results" / profile / f"{stem}.json"
+        results_file.unlink(missing_ok=True)
+        start = time.perf_counter()
+        print(f"[facerecon] executing {stem} under profile {profile!r}", flush=True)
+        papermill.execute_notebook(str(notebooks[stem]), str(out_dir / f"{stem}.ipynb"), parameters=params,
+                                   cwd=str(root), kernel_name="python3", progress_bar=progress,
+                                   log_output=False)
+        wall = round(time.perf_counter() - start, 2)
+        if not results_file.is_file():
+            raise RuntimeError(f"{stem} ran but wrote no results file {results_file}: every notebook must "
+                               "call facerecon.results.save_results")
+        records.append({"notebook": stem, "profile": profile, "wall_time_s": wall, "results": str(results_file)})
+    _write_run_info(root, profile, records)
+    return records
+
+
+def _write_run_info(root: Path, profile: str, records: list[dict[str, Any]]) -> None:
+    """The page fragment the book's intro includes: which profile produced the pages."""
+    from .provenance import git_commit
+
+    rows = "\n".join(f"| `{r['notebook']}` | {r['wall_time_s']:.1f} s |" for r in records)
+    (root / "_executed" / "run_info.md").write_text(
+        f"The executed pages of this build come from the **`{profile}`** profile, commit `{git_commit(root)}`.\n\n"
+        f"| notebook | execution time |\n|---|---|\n{rows}\n")

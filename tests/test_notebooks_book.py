@@ -1,0 +1,53 @@
+"""Every notebook executed under `smoke` with papermill, its results asserted; then the strict, offline book."""
+
+import json
+
+import pytest
+
+from facerecon.book import build_book, external_assets
+from facerecon.notebooks import list_notebooks, run_notebooks
+from facerecon.results import load_results
+
+
+@pytest.fixture(scope="module")
+def smoke_run(root):
+    return {r["notebook"]: r for r in run_notebooks("smoke", root=root, progress=False)}
+
+
+def test_every_notebook_ran(smoke_run, root):
+    assert set(smoke_run) == set(list_notebooks(root))
+    for stem in smoke_run:
+        record = load_results(stem, "smoke", root)
+        prov = record["provenance"]
+        assert prov["profile"] == "smoke"
+        assert {"params", "git_commit", "versions", "device", "seed", "wall_time_s"} <= prov.keys()
+
+
+def test_data_notebook_results(smoke_run, root):
+    res = load_results("00_data", "smoke", root)["results"]
+    params = load_results("00_data", "smoke", root)["provenance"]["params"]
+    assert res["model"]["n_identity"] >= 40 and res["model"]["n_expression"] >= 10
+    assert res["train"]["n"] == params["n_train"] and res["test"]["n"] == params["n_test"]
+    assert sum(res["test"]["yaw_bin_counts"].values()) == params["n_test"]
+    assert res["train"]["max_abs_yaw_deg"] <= 90
+    assert res["samples_per_minute"] > 0
+
+
+def test_book_builds_strictly_and_offline(smoke_run, root):
+    index = build_book(root, strict=True)
+    html = index.parent
+    assert external_assets(html) == []
+    pages = {p.stem for p in (html / "_executed").glob("*.html")}
+    assert set(smoke_run) <= pages
+    assert (html / "_static" / "plotly.min.js").is_file()
+    data_page = (html / "_executed" / "00_data.html").read_text()
+    assert "plotly-graph-div" in data_page and "_static/plotly.min.js" in data_page
+    intro = (html / "book" / "intro.html").read_text()
+    assert "_static/mathjax/" in intro and "smoke" in intro
+
+
+def test_external_asset_check_catches_cdn(tmp_path):
+    (tmp_path / "p.html").write_text('<script src="https://cdn.plot.ly/plotly.js"></script>'
+                                     '<link href="//fonts.example.com/x.css" rel="stylesheet">'
+                                     "<script>var THEBE_JS_URL = 'https://unpkg.com/thebe.js'</script>")
+    assert [u for _, u in external_assets(tmp_path)] == ["https://cdn.plot.ly/plotly.js", "//fonts.example.com/x.css"]

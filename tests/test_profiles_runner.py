@@ -1,0 +1,65 @@
+import json
+
+import nbformat
+import pytest
+
+from facerecon.cli import main
+from facerecon.notebooks import declared_parameters, list_notebooks, resolve_parameters, run_notebooks
+from facerecon.profiles import PROFILE_NAMES, load_profile, resolve_profile_name
+
+
+def _toy_root(tmp_path, profile_yaml):
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "smoke.yaml").write_text(profile_yaml)
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("profile = 'smoke'\nn = 3  # paper: 100\nname: str = 'a'"),
+        nbformat.v4.new_code_cell("print(n)")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "00_toy.ipynb")
+    return tmp_path
+
+
+def test_every_profile_matches_the_notebooks(root):
+    notebooks = list_notebooks(root)
+    assert "00_data" in notebooks
+    for name in PROFILE_NAMES:
+        for stem, section in load_profile(name, root).items():
+            resolve_parameters(notebooks[stem], section, name)  # raises on an undeclared name
+
+
+def test_declared_parameters_are_parsed(tmp_path):
+    root = _toy_root(tmp_path, "00_toy: {n: 5}\n")
+    assert declared_parameters(root / "notebooks" / "00_toy.ipynb") == {"profile": "smoke", "n": 3, "name": "a"}
+
+
+def test_undeclared_parameter_is_an_error(tmp_path):
+    root = _toy_root(tmp_path, "00_toy: {n: 5, epochs: 2}\n")
+    with pytest.raises(ValueError, match=r"sets \['epochs'\] for 00_toy, which does not declare"):
+        run_notebooks("smoke", root=root)
+
+
+def test_unknown_profile_and_notebook_are_errors(tmp_path, capsys):
+    root = _toy_root(tmp_path, "00_toy: {n: 5}\n")
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        resolve_profile_name("fast")
+    with pytest.raises(ValueError, match=r"unknown notebook\(s\) \['99_nope'\]"):
+        run_notebooks("smoke", only=["99_nope"], root=root)
+    assert main(["run-notebooks", "--profile", "fast", "--root", str(root)]) == 2
+    assert "unknown profile 'fast'" in capsys.readouterr().err
+
+
+def test_section_for_unknown_notebook_is_an_error(tmp_path):
+    root = _toy_root(tmp_path, "00_toy: {n: 5}\n42_ghost: {n: 1}\n")
+    with pytest.raises(ValueError, match="unknown notebooks"):
+        run_notebooks("smoke", root=root)
+
+
+def test_notebook_without_results_is_an_error(tmp_path):
+    root = _toy_root(tmp_path, "00_toy: {n: 5}\n")
+    with pytest.raises(RuntimeError, match="wrote no results file"):
+        run_notebooks("smoke", root=root, progress=False)
+    executed = json.loads((root / "_executed" / "00_toy.ipynb").read_text())
+    assert any("n = 5" in "".join(c["source"]) for c in executed["cells"])  # papermill injected the profile value
