@@ -3,6 +3,8 @@
     facerecon run-notebooks --profile {auto,smoke,cpu,gpu} [--only STEM ...]
     facerecon build-book [--no-strict]
     facerecon check-offline [DIR]
+    facerecon data synth|convert ...
+    facerecon info [--config paper|cpu|smoke] [--json]
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     # Sub-command modules register themselves on import.
-    from . import cli_data  # noqa: F401
+    from . import cli_data, cli_models  # noqa: F401
 
     args = build_parser().parse_args(argv)
     try:

@@ -1,0 +1,76 @@
+"""Benchmark: generator/discriminator forward time and the metrics' speed. Prints a table.
+
+    python benchmarks/model_speed.py [--config paper] [--threads 2] [--repeats 20]
+
+Targets (issue 5): paper-layout generator forward at batch 1 on 2 CPU cores <= 150 ms; exact EMD on 2,048
+points per pair <= 1 s; Chamfer on 7,001 x 7,001 points <= 50 ms. Runs on CUDA too when available.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from facerecon.metrics import chamfer_distance, earth_movers_distance
+from facerecon.models.architectures import build, get_architecture
+from facerecon.runtime import pick_device
+
+
+def timed(fn, repeats: int, sync=lambda: None) -> float:
+    fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", default="paper")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    generator, discriminator = build(get_architecture(args.config))
+    generator.to(device).eval()
+    discriminator.to(device).eval()
+    rows = []
+    with torch.no_grad():
+        for batch in (1, 16):
+            images = torch.rand(batch, 3, 113, 113, device=device)
+            landmarks = torch.rand(batch, 68, 2, device=device) * 113
+            t = timed(lambda: generator(images, landmarks), args.repeats if batch == 1 else max(3, args.repeats // 4), sync)
+            rows.append((f"generator forward, batch {batch}", f"{1000 * t / batch:.1f} ms/image",
+                         f"{batch / t:.1f} images/s"))
+            meshes = generator(images, landmarks)[-1]
+            if batch > 1:
+                t = timed(lambda: discriminator(meshes), args.repeats, sync)
+                rows.append((f"discriminator forward, batch {batch}", f"{1000 * t / batch:.2f} ms/mesh",
+                             f"{batch / t:.1f} meshes/s"))
+    rng = np.random.default_rng(0)
+    p, q = rng.random((2048, 3)), rng.random((2048, 3))
+    t = timed(lambda: earth_movers_distance(p, q), 3)
+    rows.append(("exact EMD, 2,048 x 2,048 points", f"{1000 * t:.0f} ms", "target <= 1000 ms"))
+    p, q = rng.random((7001, 3)), rng.random((7001, 3))
+    t = timed(lambda: chamfer_distance(p, q), 10)
+    rows.append(("Chamfer, 7,001 x 7,001 points", f"{1000 * t:.1f} ms", "target <= 50 ms"))
+    print(f"config {args.config}, device {device}, torch threads {torch.get_num_threads()}")
+    print(f"| {'what':<36} | {'time':>16} | {'rate':>20} |")
+    print(f"|{'-' * 38}|{'-' * 18}|{'-' * 22}|")
+    for what, time_s, rate in rows:
+        print(f"| {what:<36} | {time_s:>16} | {rate:>20} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Mesh structures and operations: the generator's hemisphere template, subdivision, graph ops, sampling."""

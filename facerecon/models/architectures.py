@@ -1,0 +1,83 @@
+"""Named architectures and their measured sizes (``facerecon info``).
+
+``paper``: the paper's layout (4 blocks → 7,001 vertices, full EfficientNet channels, hidden 128);
+``cpu`` and ``smoke``: smaller versions for the CPU profiles (fewer blocks, narrower).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .discriminator import DiscriminatorConfig, MeshDiscriminator
+from .encoder import INPUT_SIZE, EncoderConfig
+from .generator import GeneratorConfig, MeshGenerator
+
+
+@dataclass(frozen=True)
+class Architecture:
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+
+ARCHITECTURES = {
+    "paper": Architecture(),
+    "cpu": Architecture(GeneratorConfig(blocks=3, hidden=64, encoder=EncoderConfig(width=0.5))),
+    "smoke": Architecture(GeneratorConfig(blocks=2, hidden=32, landmark_code=16, encoder=EncoderConfig(width=0.25)),
+                          DiscriminatorConfig(mb_kernels=8, mb_dim=8)),
+}
+
+
+def get_architecture(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}: expected one of {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def build(arch: Architecture) -> tuple[MeshGenerator, MeshDiscriminator]:
+    generator = MeshGenerator(arch.generator)
+    return generator, MeshDiscriminator(generator.edges(-1), arch.discriminator)
+
+
+def count_parameters(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def count_flops(fn) -> int:
+    """FLOPs (2 × multiply-accumulates) of the dense ops that ``fn()`` runs (convolutions, matmuls)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+@torch.no_grad()
+def summary(name: str = "paper") -> dict:
+    """Shapes, vertex/face counts, parameters and FLOPs per image of the named architecture."""
+    arch = get_architecture(name)
+    generator, discriminator = build(arch)
+    generator.eval()
+    discriminator.eval()
+    image = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    landmarks = torch.full((1, 68, 2), INPUT_SIZE / 2)
+    stages = generator.encoder(image)
+    meshes = generator(image, landmarks)
+    # minibatch discrimination needs a batch: measure D at batch 2 and halve
+    d_flops = count_flops(lambda: discriminator(meshes[-1].expand(2, -1, -1))) // 2
+    enc_flops = count_flops(lambda: generator.encoder(image))
+    gen_flops = count_flops(lambda: generator(image, landmarks))
+    enc_params = count_parameters(generator.encoder)
+    return {
+        "architecture": name,
+        "config": {"generator": asdict(arch.generator), "discriminator": asdict(arch.discriminator)},
+        "input": [3, INPUT_SIZE, INPUT_SIZE],
+        "encoder": {"stem": [generator.encoder.stem[0].out_channels, INPUT_SIZE - 2, INPUT_SIZE - 2],
+                    "stages": [list(s.shape[1:]) for s in stages]},
+        "mesh_levels": [{"vertices": int(m.shape[1]), "faces": int(generator.faces(level).shape[0])}
+                        for level, m in enumerate(meshes)],
+        "discriminator": {"gcn_block_width": arch.discriminator.block_width},
+        "parameters": {"encoder": enc_params, "decoder": count_parameters(generator) - enc_params,
+                       "discriminator": count_parameters(discriminator)},
+        "flops_per_image": {"encoder": enc_flops, "decoder": gen_flops - enc_flops, "discriminator": d_flops},
+    }

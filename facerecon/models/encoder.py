@@ -1,0 +1,98 @@
+"""The generator's image encoder: EfficientNet-B0-style MBConv stages at 113×113 (paper §3.3.1, Fig. 6).
+
+The paper: a 3×3 stem with padding 0 and stride 1 giving 111×111×32, MBConv stages giving 111×111×16,
+57×57×24, ..., and a final 29×29×320. With B0's stage table (expansion t, kernel k, channels c) the strides
+and paddings below reproduce those sizes: 16@111, 24@57, 40@29, 80@29, 112@29, 192@29, 320@29. One block per
+stage by default; ``depth="b0"`` uses B0's repeats (1, 2, 2, 3, 3, 4, 1). Written in the project (torchvision
+does not import beside the CPU torch used here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+# (expansion t, kernel k, out channels c, stride, padding of the first block, B0 repeats)
+B0_STAGES = ((1, 3, 16, 1, 1, 1), (6, 3, 24, 2, 2, 2), (6, 5, 40, 2, 2, 2), (6, 3, 80, 1, 1, 3),
+             (6, 5, 112, 1, 2, 3), (6, 5, 192, 1, 2, 4), (6, 3, 320, 1, 1, 1))
+STEM_CHANNELS = 32
+INPUT_SIZE = 113
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels: int, reduced: int):
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, reduced, 1)
+        self.expand = nn.Conv2d(reduced, channels, 1)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        return x * torch.sigmoid(self.expand(nn.functional.silu(self.reduce(s))))
+
+
+class MBConv(nn.Module):
+    """Mobile inverted bottleneck: 1×1 expand → k×k depthwise (stride s) → squeeze-excite → 1×1 project,
+    with a residual connection when shapes allow (Tan & Le 2019)."""
+
+    def __init__(self, c_in: int, c_out: int, expansion: int, kernel: int, stride: int, padding: int):
+        super().__init__()
+        hidden = c_in * expansion
+        layers: list[nn.Module] = []
+        if expansion != 1:
+            layers += [nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.SiLU()]
+        layers += [nn.Conv2d(hidden, hidden, kernel, stride, padding, groups=hidden, bias=False),
+                   nn.BatchNorm2d(hidden), nn.SiLU(), SqueezeExcite(hidden, max(1, c_in // 4)),
+                   nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        y = self.block(x)
+        return x + y if self.residual else y
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    depth: str = "one"          # "one" block per stage (the paper's 7 blocks) or "b0" (B0's repeats)
+    width: float = 1.0          # channel multiplier (smaller profiles); 1.0 = the paper's channels
+
+    def __post_init__(self):
+        if self.depth not in ("one", "b0"):
+            raise ValueError(f"encoder depth must be 'one' or 'b0', got {self.depth!r}")
+        if not 0 < self.width <= 2:
+            raise ValueError(f"encoder width must be in (0, 2], got {self.width}")
+
+    def channels(self, c: int) -> int:
+        return max(4, int(round(c * self.width)))
+
+
+class EfficientNetEncoder(nn.Module):
+    """``images (B, 3, 113, 113)`` → list of 7 stage outputs ``(B, C_s, H_s, W_s)``."""
+
+    def __init__(self, config: EncoderConfig = EncoderConfig()):
+        super().__init__()
+        self.config = config
+        stem = config.channels(STEM_CHANNELS)
+        self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, 1, 0, bias=False), nn.BatchNorm2d(stem), nn.SiLU())
+        stages, c_in = [], stem
+        for t, k, c, stride, pad, repeats in B0_STAGES:
+            c_out = config.channels(c)
+            n = repeats if config.depth == "b0" else 1
+            blocks = [MBConv(c_in, c_out, t, k, stride, pad)]
+            blocks += [MBConv(c_out, c_out, t, k, 1, k // 2) for _ in range(n - 1)]
+            stages.append(nn.Sequential(*blocks))
+            c_in = c_out
+        self.stages = nn.ModuleList(stages)
+        self.out_channels = [config.channels(s[2]) for s in B0_STAGES]
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        if images.ndim != 4 or images.shape[1] != 3 or images.shape[2:] != (INPUT_SIZE, INPUT_SIZE):
+            raise ValueError(f"images must be (B, 3, {INPUT_SIZE}, {INPUT_SIZE}), got {tuple(images.shape)}")
+        x = self.stem(images)
+        outputs = []
+        for stage in self.stages:
+            x = stage(x)
+            outputs.append(x)
+        return outputs

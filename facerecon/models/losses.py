@@ -1,0 +1,105 @@
+"""Training losses: the reconstruction terms (Pixel2Mesh) and the adversarial terms of paper eqs. (1)–(3).
+
+Reconstruction (weights normalized to Chamfer = 1, from the Pixel2Mesh code): Chamfer pred→GT 1 and GT→pred
+0.55, normal 1.6e-4, edge 0.1, Laplacian 0.5, move 0.033. Adversarial: the discriminator minimizes eq. (2),
+``−E[log D(x)] − E[log(1 − D(G(z)))]``, with its targets smoothed to 0.9 (real) and 0.01 (fake) as the paper
+states (§3.2, Fig. 4); the generator minimizes eq. (1), the non-saturating ``−E[log D(G(z))]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch.nn import functional as F
+
+from ..mesh.ops import laplacian
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    chamfer_pred_to_gt: float = 1.0
+    chamfer_gt_to_pred: float = 0.55
+    normal: float = 1.6e-4
+    edge: float = 0.1
+    laplacian: float = 0.5
+    move: float = 0.033
+    adversarial: float = 0.01        # interpretation: the paper gives no weight; ablated in the GAN chapter
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LabelSmoothing:
+    real: float = 0.9                # paper §3.2: 0.9 instead of 1
+    fake: float = 0.01               # paper §3.2: 0.01 instead of 0
+    generator: float = 1.0           # the generator's target for D(G(z)) (eq. 1: unsmoothed)
+
+    def __post_init__(self):
+        for name in ("real", "fake", "generator"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"label smoothing target {name} must be in [0, 1], got {getattr(self, name)}")
+
+
+NO_SMOOTHING = LabelSmoothing(real=1.0, fake=0.0)
+
+
+def nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each point of ``a (B, N, 3)``: squared distance to and index of its nearest point in ``b (B, M, 3)``."""
+    dists, idx = [], []
+    for start in range(0, a.shape[1], chunk):
+        d = torch.cdist(a[:, start:start + chunk], b).pow(2)
+        m = d.min(-1)
+        dists.append(m.values)
+        idx.append(m.indices)
+    return torch.cat(dists, 1), torch.cat(idx, 1)
+
+
+def chamfer_terms(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean squared nearest distance pred→GT and GT→pred (each ``(B,)``), and pred's nearest-GT indices."""
+    d_pg, idx_pg = nearest(pred, gt)
+    d_gp, _ = nearest(gt, pred)
+    return d_pg.mean(1), d_gp.mean(1), idx_pg
+
+
+def normal_loss(pred: torch.Tensor, edges: torch.Tensor, gt_normals: torch.Tensor, nearest_gt: torch.Tensor
+                ) -> torch.Tensor:
+    """Pixel2Mesh's normal term: ``|cos(v_i − v_j, n_gt(nn(i)))|`` averaged over the edges, ``(B,)``.
+
+    ``gt_normals (B, M, 3)``, ``nearest_gt (B, V)``: the GT point nearest to each predicted vertex.
+    """
+    src, dst = edges
+    edge_vec = F.normalize(pred[:, dst] - pred[:, src], dim=-1, eps=1e-12)
+    n = torch.gather(gt_normals, 1, nearest_gt[:, src, None].expand(-1, -1, 3))
+    return (edge_vec * n).sum(-1).abs().mean(1)
+
+
+def edge_loss(pred: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Mean squared edge length ``(B,)`` (keeps the mesh from spiking)."""
+    src, dst = edges
+    return (pred[:, dst] - pred[:, src]).pow(2).sum(-1).mean(1)
+
+
+def laplacian_loss(before: torch.Tensor, after: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Change of the Laplacian coordinates through a deformation, ``mean ‖δ(after) − δ(before)‖²`` ``(B,)``."""
+    return (laplacian(after, edges) - laplacian(before, edges)).pow(2).sum(-1).mean(1)
+
+
+def move_loss(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """Mean squared vertex displacement of a deformation ``(B,)``."""
+    return (after - before).pow(2).sum(-1).mean(1)
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor,
+                       smoothing: LabelSmoothing = LabelSmoothing()) -> torch.Tensor:
+    """Eq. (2) as binary cross-entropy with smoothed targets: real → ``smoothing.real``, fake → ``smoothing.fake``."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, smoothing.real))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, smoothing.fake))
+    return real + fake
+
+
+def generator_adversarial_loss(fake_logits: torch.Tensor, smoothing: LabelSmoothing = LabelSmoothing()
+                               ) -> torch.Tensor:
+    """Eq. (1), non-saturating: ``−E[log D(G(z))]`` (target ``smoothing.generator``, 1 by default)."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, smoothing.generator))

@@ -1,0 +1,147 @@
+import pytest
+import torch
+from torch_geometric.nn import GraphConv
+
+from facerecon.mesh.ops import edge_index
+from facerecon.mesh.template import hemisphere
+from facerecon.models.architectures import build, get_architecture, summary
+from facerecon.models.discriminator import DiscriminatorConfig, MeshDiscriminator, MinibatchDiscrimination
+from facerecon.models.encoder import EfficientNetEncoder, EncoderConfig
+from facerecon.models.generator import GeneratorConfig, MeshGenerator
+from facerecon.models.graph import MeshGraphConv
+from facerecon.models import losses
+
+
+def test_mesh_graph_conv_equals_pyg_graphconv():
+    torch.manual_seed(0)
+    e = edge_index(hemisphere().faces)
+    ours = MeshGraphConv(11, 6)
+    ref = GraphConv(11, 6, aggr="add")
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 141, 11, dtype=torch.float64)
+    torch.testing.assert_close(ours.double()(x, e), ref.double()(x, e))
+    torch.testing.assert_close(ours(x[0], e), ref(x[0], e))           # unbatched too
+
+
+def test_paper_architecture_shapes_and_counts():
+    info = summary("paper")
+    assert info["encoder"]["stem"] == [32, 111, 111]
+    assert info["encoder"]["stages"] == [[16, 111, 111], [24, 57, 57], [40, 29, 29], [80, 29, 29], [112, 29, 29],
+                                         [192, 29, 29], [320, 29, 29]]
+    assert [(lv["vertices"], lv["faces"]) for lv in info["mesh_levels"]] == [(141, 210), (491, 840), (1821, 3360),
+                                                                            (7001, 13440)]
+    assert info["discriminator"]["gcn_block_width"] == 96
+    assert 1.1e6 < info["parameters"]["encoder"] < 1.25e6
+    assert 1.6e9 < info["flops_per_image"]["encoder"] < 1.9e9
+    assert 50e3 < info["parameters"]["discriminator"] < 60e3
+
+
+def test_b0_depth_option():
+    enc = EfficientNetEncoder(EncoderConfig(depth="b0"))
+    outs = enc(torch.zeros(1, 3, 113, 113))
+    assert [tuple(o.shape[1:]) for o in outs][-1] == (320, 29, 29)
+    assert sum(len(s) for s in enc.stages) == 16
+
+
+def test_smoke_generator_and_discriminator_forward_backward():
+    torch.manual_seed(0)
+    g, d = build(get_architecture("smoke"))
+    images = torch.rand(3, 3, 113, 113)
+    landmarks = torch.rand(3, 68, 2) * 113
+    meshes = g(images, landmarks)
+    assert [m.shape for m in meshes] == [(3, 141, 3), (3, 491, 3)]
+    # zero-initialized offsets: the first pass returns the (subdivided) template
+    torch.testing.assert_close(meshes[0], g.template_vertices.expand(3, -1, -1))
+    logits = d(meshes[-1])
+    assert logits.shape == (3,)
+    loss = losses.generator_adversarial_loss(logits) + meshes[-1].pow(2).mean()
+    loss.backward()
+    grads = [p.grad for p in g.parameters() if p.requires_grad]
+    assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
+    assert any(gr.abs().sum() > 0 for gr in grads)
+
+
+def test_identity_blocks_change_the_node_block():
+    cfg = GeneratorConfig(blocks=1, hidden=8, landmark_code=4, encoder=EncoderConfig(width=0.25))
+    torch.manual_seed(0)
+    plain = MeshGenerator(cfg)
+    torch.manual_seed(0)
+    ident = MeshGenerator(GeneratorConfig(**{**cfg.__dict__, "identity_blocks": True}))
+    x = torch.randn(2, 141, plain.node_blocks[0].convs[0].in_channels)
+    e = plain.edges(0)
+    assert not torch.allclose(plain.node_blocks[0](x, e), ident.node_blocks[0](x, e))
+
+
+def test_minibatch_discrimination_matches_naive():
+    torch.manual_seed(0)
+    mb = MinibatchDiscrimination(5, 4, 3)
+    f = torch.randn(6, 5)
+    out = mb(f)
+    m = (f @ mb.T).view(6, 4, 3)
+    for i in range(6):
+        for b in range(4):
+            expected = sum(torch.exp(-(m[i, b] - m[j, b]).abs().sum()) for j in range(6) if j != i)
+            torch.testing.assert_close(out[i, 5 + b], expected)
+    torch.testing.assert_close(out[:, :5], f)
+
+
+def test_discriminator_switches():
+    e = edge_index(hemisphere().faces)
+    meshes = torch.randn(4, 141, 3)
+    with_mb = MeshDiscriminator(e, DiscriminatorConfig())
+    without = MeshDiscriminator(e, DiscriminatorConfig(minibatch=False, dense=False))
+    assert with_mb.head.in_features == 96 + 32 and without.head.in_features == 16
+    assert with_mb(meshes).shape == without(meshes).shape == (4,)
+
+
+def test_label_smoothing_targets():
+    logits = torch.zeros(5)
+    # at D = 0.5, BCE(target t) = log 2 for any t: check the gradient instead, which is sigmoid(x) - t
+    for smoothing, (real, fake) in ((losses.LabelSmoothing(), (0.9, 0.01)), (losses.NO_SMOOTHING, (1.0, 0.0))):
+        r = logits.clone().requires_grad_()
+        f = logits.clone().requires_grad_()
+        losses.discriminator_loss(r, f, smoothing).backward()
+        torch.testing.assert_close(r.grad, torch.full((5,), (0.5 - real) / 5))
+        torch.testing.assert_close(f.grad, torch.full((5,), (0.5 - fake) / 5))
+    with pytest.raises(ValueError, match="must be in"):
+        losses.LabelSmoothing(real=1.5)
+
+
+def test_reconstruction_losses_match_naive():
+    torch.manual_seed(0)
+    pred = torch.randn(2, 30, 3, dtype=torch.float64)
+    gt = torch.randn(2, 40, 3, dtype=torch.float64)
+    d_pg, d_gp, idx = losses.chamfer_terms(pred, gt)
+    dist = ((pred[:, :, None] - gt[:, None]) ** 2).sum(-1)
+    torch.testing.assert_close(d_pg, dist.min(2).values.mean(1))
+    torch.testing.assert_close(d_gp, dist.min(1).values.mean(1))
+    torch.testing.assert_close(idx, dist.min(2).indices)
+    e = torch.tensor([[0, 1, 2], [1, 2, 0]])
+    torch.testing.assert_close(losses.edge_loss(pred, e), (pred[:, [1, 2, 0]] - pred[:, [0, 1, 2]]).pow(2).sum(-1).mean(1))
+    moved = pred + 0.1
+    torch.testing.assert_close(losses.move_loss(pred, moved), torch.full((2,), 0.03, dtype=torch.float64))
+    torch.testing.assert_close(losses.laplacian_loss(pred, moved, e), torch.zeros(2, dtype=torch.float64))
+
+
+def test_bad_inputs_are_named():
+    g, _ = build(get_architecture("smoke"))
+    with pytest.raises(ValueError, match=r"images must be \(B, 3, 113, 113\)"):
+        g(torch.zeros(1, 3, 112, 112), torch.zeros(1, 68, 2))
+    with pytest.raises(ValueError, match=r"images must be \(B, 3, 113, 113\)"):
+        g(torch.zeros(1, 1, 113, 113), torch.zeros(1, 68, 2))
+    with pytest.raises(ValueError, match=r"landmarks must be \(B, 68, 2\)"):
+        g(torch.zeros(1, 3, 113, 113), torch.zeros(1, 21, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        g(torch.full((1, 3, 113, 113), float("nan")), torch.zeros(1, 68, 2))
+    with pytest.raises(ValueError, match="unknown architecture"):
+        get_architecture("huge")
+
+
+def test_info_cli_json(capsys):
+    import json
+
+    from facerecon.cli import main
+
+    assert main(["info", "--json", "--config", "smoke"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["mesh_levels"][-1]["vertices"] == 491
