@@ -5,4 +5,9 @@ Graph Neural Networks". The package does all the computation; the notebooks unde
 and explain it, and the book renders the executed notebooks.
 """
 
+import warnings
+
 __version__ = "0.1.0"
+
+# tqdm.auto (imported by dependencies) warns in notebooks without ipywidgets; the book uses plain tqdm.
+warnings.filterwarnings("ignore", message="IProgress not found")

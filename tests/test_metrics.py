@@ -80,3 +80,22 @@ def test_metric_frame():
     p = np.array([[0.0, 0, 10], [113, 113, 20]])
     out = to_metric_frame(p)
     np.testing.assert_allclose(out, [[0, 0, -5 / 113], [1, 1, 5 / 113]])
+
+
+def test_metric_points_remove_sampled_depth_not_vertex_depth():
+    import torch
+
+    from facerecon.metrics import metric_points
+
+    # a plane z = 0 whose vertices crowd one corner: the vertex-mean z would shift a tilted copy, sampling does not
+    grid = np.stack(np.meshgrid(np.linspace(0, 113, 6) ** 2 / 113, np.linspace(0, 113, 6)), -1).reshape(-1, 2)
+    verts = np.concatenate([grid, 0.3 * grid[:, :1]], 1)           # tilted: z grows with x
+    faces = []
+    for r in range(5):
+        for c in range(5):
+            a = r * 6 + c
+            faces += [[a, a + 1, a + 6], [a + 1, a + 7, a + 6]]
+    pts = metric_points(verts, np.array(faces), 4000, torch.Generator().manual_seed(0))
+    assert pts.shape == (4000, 3) and abs(pts[:, 2].mean()) < 1e-12
+    assert abs(pts[:, 2].mean() + (0.3 * 0.5 - 0.3 * verts[:, 0].mean() / 113)) > 0.01   # differs from vertex mean
+    assert pts[:, :2].min() >= 0 and pts[:, :2].max() <= 1

@@ -51,3 +51,17 @@ def test_external_asset_check_catches_cdn(tmp_path):
                                      '<link href="//fonts.example.com/x.css" rel="stylesheet">'
                                      "<script>var THEBE_JS_URL = 'https://unpkg.com/thebe.js'</script>")
     assert [u for _, u in external_assets(tmp_path)] == ["https://cdn.plot.ly/plotly.js", "//fonts.example.com/x.css"]
+
+
+def test_generator_notebook_results(smoke_run, root):
+    res = load_results("04_generator_discriminator", "smoke", root)["results"]
+    paper = res["paper_layout"]
+    assert [lv["vertices"] for lv in paper["mesh_levels"]] == [141, 491, 1821, 7001]
+    assert paper["mesh_levels"][-1]["faces"] == 13440
+    assert paper["encoder"]["stages"][-1] == [320, 29, 29] and paper["discriminator"]["gcn_block_width"] == 96
+    assert res["timings"]["generator_paper_batch1_ms"] > 0
+    m = res["metrics_example"]
+    floor = m["GT, another sample of its surface"]["CD/K"]
+    # resampling the GT onto the generator's topology costs no more than sampling noise; the template is far off
+    assert m["GT resampled onto the template"]["CD/K"] < 1.5 * floor
+    assert m["template (untrained output)"]["CD/K"] > 3 * m["GT resampled onto the template"]["CD/K"]

@@ -36,17 +36,19 @@ def enable_offline_plotly() -> None:
 
 
 def mesh_figure(vertices, faces, *, intensity=None, title: str = "", points=None, height: int = 480,
-                colorscale: str = "Greys") -> go.Figure:
+                colorscale: str = "Viridis", color: str = "#d9b99b") -> go.Figure:
     """An interactive Mesh3d of ``vertices (V, 3)`` and ``faces (F, 3)``, optional ``points (P, 3)`` overlay.
+
+    Plain shaded ``color`` unless a per-vertex ``intensity (V,)`` is given (then ``colorscale``).
 
     Shown in crop coordinates (x right, y down, z towards the camera), so the camera looks along -z with y down.
     """
     v = np.asarray(vertices, dtype=float)
     f = np.asarray(faces, dtype=int)
-    mesh = go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2],
-                     intensity=v[:, 2] if intensity is None else intensity, colorscale=colorscale,
-                     showscale=False, flatshading=False, lighting=dict(ambient=0.4, diffuse=0.8, specular=0.2),
-                     name="mesh")
+    colouring = dict(color=color) if intensity is None else dict(intensity=intensity, colorscale=colorscale)
+    mesh = go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], showscale=False,
+                     flatshading=False, lighting=dict(ambient=0.45, diffuse=0.8, specular=0.15, roughness=0.6),
+                     lightposition=dict(x=0, y=-100, z=200), name="mesh", **colouring)
     data = [mesh]
     if points is not None:
         p = np.asarray(points, dtype=float)
