@@ -5,6 +5,7 @@
     facerecon check-offline [DIR]
     facerecon data synth|convert ...
     facerecon info [--config paper|cpu|smoke] [--json]
+    facerecon train --profile P --model NAME --out DIR [--resume]
 """
 
 from __future__ import annotations
@@ -85,12 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     # Sub-command modules register themselves on import.
-    from . import cli_data, cli_models  # noqa: F401
+    from . import cli_data, cli_models, cli_train  # noqa: F401
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError, RuntimeError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError, RuntimeError, FloatingPointError) as err:
         print(f"facerecon {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -12,6 +12,10 @@ from typing import Any
 import yaml
 
 PROFILE_NAMES = ("smoke", "cpu", "gpu")
+# Sections that are not notebooks: the profile's description, and `train` (read by `facerecon train`).
+RESERVED_SECTIONS = ("description", "train")
+TRAIN_KEYS = {"architecture", "prior", "steps", "batch_size", "gt_points", "checkpoint_every", "n_train", "resolution",
+              "adversarial_weight", "lr_generator", "lr_discriminator"}
 
 
 def find_root(start: Path | str | None = None) -> Path:
@@ -47,8 +51,23 @@ def load_profile(name: str, root: Path | None = None) -> dict[str, dict[str, Any
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of notebook sections, got {type(data).__name__}")
-    sections = {k: v for k, v in data.items() if k != "description"}
+    sections = {k: v for k, v in data.items() if k not in RESERVED_SECTIONS}
     for stem, section in sections.items():
         if not isinstance(section, dict):
             raise ValueError(f"{path}: section {stem!r} must be a mapping of parameter: value")
     return sections
+
+
+def load_train_section(name: str, root: Path | None = None) -> dict[str, Any]:
+    """The profile's ``train`` section (``facerecon train``): training settings and the training split."""
+    name = resolve_profile_name(name)
+    path = (root or find_root()) / "profiles" / f"{name}.yaml"
+    section = (yaml.safe_load(path.read_text()) or {}).get("train")
+    if not isinstance(section, dict):
+        raise ValueError(f"{path} has no `train` section (training settings for `facerecon train`)")
+    unknown = sorted(set(section) - TRAIN_KEYS)
+    missing = sorted({"n_train", "resolution"} - set(section))
+    if unknown or missing:
+        raise ValueError(f"{path} `train` section: unknown keys {unknown}, missing keys {missing}; "
+                         f"allowed: {sorted(TRAIN_KEYS)}")
+    return dict(section)

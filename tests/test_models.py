@@ -51,7 +51,7 @@ def test_smoke_generator_and_discriminator_forward_backward():
     meshes = g(images, landmarks)
     assert [m.shape for m in meshes] == [(3, 141, 3), (3, 491, 3)]
     # zero-initialized offsets: the first pass returns the (subdivided) template
-    torch.testing.assert_close(meshes[0], g.template_vertices.expand(3, -1, -1))
+    torch.testing.assert_close(meshes[0], g.prior_0.expand(3, -1, -1))
     logits = d(meshes[-1])
     assert logits.shape == (3,)
     loss = losses.generator_adversarial_loss(logits) + meshes[-1].pow(2).mean()

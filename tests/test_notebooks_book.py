@@ -65,3 +65,33 @@ def test_generator_notebook_results(smoke_run, root):
     # resampling the GT onto the generator's topology costs no more than sampling noise; the template is far off
     assert m["GT resampled onto the template"]["CD/K"] < 1.5 * floor
     assert m["template (untrained output)"]["CD/K"] > 3 * m["GT resampled onto the template"]["CD/K"]
+
+
+def test_gan_modifications_notebook_results(smoke_run, root):
+    record = load_results("03_gan_modifications", "smoke", root)
+    res, params = record["results"], record["provenance"]["params"]
+    variants = res["toy"]["variants"]
+    assert {"vanilla", "all (paper)"} <= set(variants) and len(variants) == 6
+    for v in variants.values():
+        assert len(v["modes_covered"]) == len(params["toy_seeds"]) and all(0 <= m <= 8 for m in v["modes_covered"])
+    mesh = res["mesh"]
+    assert set(mesh) == {"mean-face baseline", "full", "vanilla_gan", "no_gan"}
+    for scores in mesh.values():
+        assert scores["n"] == params["eval_n"] and scores["cd_per_point"] > 0 and scores["emd_per_point"] > 0
+        assert sum(b["n"] for b in scores["by_yaw"].values()) == params["eval_n"]
+    assert mesh["mean-face baseline"]["diversity_ratio"] == 0 and res["diversity_gt"] > 0
+    main = res["main_model"]
+    assert main["training"]["steps"] == params["steps"] and main["cd_per_point"] == mesh["full"]["cd_per_point"]
+
+
+def test_loss_stability_notebook_results(smoke_run, root):
+    record = load_results("07_loss_stability", "smoke", root)
+    res, params = record["results"], record["provenance"]["params"]
+    assert set(res["stability"]) == {"full", "vanilla_gan", "no_gan"}
+    assert "d_loss" in res["stability"]["full"] and "d_loss" not in res["stability"]["no_gan"]
+    for model in res["stability"].values():
+        assert len(model["g_total"]["per_seed"]) == len(params["seeds"])
+        assert all(s["oscillation"] >= 0 for s in model["g_total"]["per_seed"])
+    # seed 0 was shared with 03 through the run cache: the same training summary
+    main = load_results("03_gan_modifications", "smoke", root)["results"]["main_model"]["training"]
+    assert res["training"]["full"][0]["wall_time_s"] == main["wall_time_s"]

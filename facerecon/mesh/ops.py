@@ -48,15 +48,17 @@ def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(out, dim=-1, eps=1e-12)
 
 
-def sample_surface(verts: torch.Tensor, faces: torch.Tensor, k: int,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_surface(verts: torch.Tensor, faces: torch.Tensor, k: int, generator: torch.Generator | None = None,
+                   return_faces: bool = False):
     """``k`` points sampled uniformly by area from each surface: ``verts (B, V, 3)`` → ``(B, k, 3)``.
 
     Faces are drawn with probability proportional to area, points uniformly inside them
     (``u, v ~ U(0,1)``, reflected into the triangle). Pass a seeded ``generator`` for reproducible samples.
+    With ``return_faces``, also the face index of every point ``(B, k)`` (e.g. to look up its normal).
     """
     if verts.ndim == 2:
-        return sample_surface(verts[None], faces, k, generator)[0]
+        out = sample_surface(verts[None], faces, k, generator, return_faces)
+        return (out[0][0], out[1][0]) if return_faces else out[0]
     areas = face_normals(verts, faces, normalize=False).norm(dim=-1)                # (B, F)
     if not torch.all(areas.sum(-1) > 0):
         raise ValueError("sample_surface: a mesh has zero total area")
@@ -67,7 +69,8 @@ def sample_surface(verts: torch.Tensor, faces: torch.Tensor, k: int,
     tri = faces[face_idx]                                                          # (B, k, 3)
     gather = lambda i: torch.gather(verts, 1, tri[..., i:i + 1].expand(-1, -1, 3))  # noqa: E731
     a, b, c = gather(0), gather(1), gather(2)
-    return a + uv[..., :1] * (b - a) + uv[..., 1:] * (c - a)
+    points = a + uv[..., :1] * (b - a) + uv[..., 1:] * (c - a)
+    return (points, face_idx) if return_faces else points
 
 
 def export_mesh(path: Path | str, verts, faces) -> Path:

@@ -51,9 +51,9 @@ class MinibatchDiscrimination(nn.Module):
         self.kernels, self.dim = kernels, dim
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        m = (f @ self.T).view(-1, self.kernels, self.dim)                     # (N, B, C)
-        l1 = (m[:, None] - m[None]).abs().sum(-1)                             # (N, N, B)
-        o = torch.exp(-l1).sum(1) - 1.0                                       # drop j = i (exp(0) = 1)
+        m = (f @ self.T).view(-1, self.kernels, self.dim).transpose(0, 1)     # (B, N, C)
+        l1 = torch.cdist(m, m, p=1)                                           # (B, N, N): ‖M_i,b − M_j,b‖₁
+        o = torch.exp(-l1).sum(2).T - 1.0                                     # (N, B); drop j = i (exp(0) = 1)
         return torch.cat([f, o], 1)
 
 

@@ -11,6 +11,7 @@ import torch
 
 from ..data.camera import CROP_SIZE
 from ..metrics import chamfer_distance, earth_movers_distance
+from ..plotting.tables import markdown_table
 from .architectures import build, get_architecture
 
 # The sizes the paper states (§3.3.1, §3.3.2, §4.2), for the side-by-side table.
@@ -24,12 +25,6 @@ PAPER_STATED = {
 def _hw(shape) -> str:
     c, h, w = shape
     return f"{h}×{w}×{c}"
-
-
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def paper_size_table(info: dict) -> str:

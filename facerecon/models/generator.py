@@ -15,6 +15,12 @@ camera). Each block (after Pixel2Mesh / Mesh R-CNN's refinement stage):
 
 A triangulation (midpoint subdivision) layer follows every block except the last:
 141 → 491 → 1,821 → 7,001 vertices with the paper's 4 blocks.
+
+**Prior** (what the blocks deform): ``"hemisphere"`` is the paper's template, the same for every image.
+``"mean_face"`` (a study option, not in the paper) is a mean face resampled onto each level's vertices and posed
+by a weak-perspective fit to the input landmarks; the blocks then learn the residual from it, and subdivision
+carries the residual (not the coarse mesh) to the next level, so block ``b``'s output is
+``prior_b + subdivide(residual_{b-1}) + offset_b``. With the hemisphere this is exactly plain subdivision.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..data.camera import CROP_SIZE
+from ..data.resample import TemplateResampler
 from ..mesh.ops import edge_index
+from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
 from ..mesh.subdivide import subdivide, subdivision_levels
 from ..mesh.template import hemisphere, initial_mesh
 from .encoder import EfficientNetEncoder, EncoderConfig
@@ -46,6 +54,7 @@ class GeneratorConfig:
     feature_stages: tuple[int, ...] = (1, 2, 6)   # encoder stages sampled by vertex alignment: 24@57, 40@29, 320@29
     landmarks: str = "broadcast"             # "broadcast" an MLP code of the 68 landmarks to every vertex, or "none"
     landmark_code: int = 64
+    prior: str = "hemisphere"                # "hemisphere" (paper) or "mean_face" posed by the landmarks (study option)
     identity_blocks: bool = False            # residual identity block inside each NODE block (paper §3.2)
     leaky_slope: float = 0.2
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -57,6 +66,8 @@ class GeneratorConfig:
             raise ValueError(f"landmarks must be 'broadcast' or 'none', got {self.landmarks!r}")
         if not self.feature_stages or not all(0 <= s < 7 for s in self.feature_stages):
             raise ValueError(f"feature_stages must be encoder stage indices in [0, 6], got {self.feature_stages}")
+        if self.prior not in ("hemisphere", "mean_face"):
+            raise ValueError(f"prior must be 'hemisphere' or 'mean_face', got {self.prior!r}")
         if self.hidden < 1:
             raise ValueError(f"hidden must be >= 1, got {self.hidden}")
 
@@ -89,16 +100,22 @@ class MeshGenerator(nn.Module):
         template = hemisphere(config.template)
         steps = subdivision_levels(template.faces, len(template.vertices), config.blocks - 1)
         faces = [template.faces] + [s.faces for s in steps]
-        self.register_buffer("template_vertices", torch.tensor(initial_mesh(template), dtype=torch.float32))
         for level, f in enumerate(faces):
             self.register_buffer(f"faces_{level}", torch.as_tensor(f))
             self.register_buffer(f"edges_{level}", edge_index(f))
         for level, s in enumerate(steps):
             self.register_buffer(f"subdivision_{level}", torch.as_tensor(s.edges))
-        uv = template.uv
+        self.level_uv, prior = [template.uv], [initial_mesh(template)]
         for s in steps:
-            uv = subdivide(uv, s.edges)
-        self.output_uv = uv.astype(np.float32)         # (V_last, 2): the UV correspondence of the output mesh
+            self.level_uv.append(subdivide(self.level_uv[-1], s.edges))
+            prior.append(subdivide(prior[-1], s.edges))
+        self.output_uv = self.level_uv[-1].astype(np.float32)   # (V_last, 2): the output mesh's UV correspondence
+        if config.prior == "mean_face":  # filled by set_mean_face (or a state dict); canonical frame, y up
+            prior = [np.zeros_like(p) for p in prior]
+            self.register_buffer("prior_landmarks", torch.zeros(N_LANDMARKS, 3))
+            self.register_buffer("prior_ready", torch.tensor(False))
+        for level, p in enumerate(prior):
+            self.register_buffer(f"prior_{level}", torch.tensor(p, dtype=torch.float32))
         image_channels = sum(self.encoder.out_channels[s] for s in config.feature_stages)
         code = config.landmark_code if config.landmarks == "broadcast" else 0
         if code:
@@ -120,6 +137,38 @@ class MeshGenerator(nn.Module):
     def edges(self, level: int = -1) -> torch.Tensor:
         return getattr(self, f"edges_{level % self.config.blocks}")
 
+    def set_mean_face(self, vertices: np.ndarray, uv: np.ndarray, faces: np.ndarray,
+                      landmark_index: np.ndarray) -> None:
+        """Use the mean face ``vertices (N, 3)`` (y up, any unit), with its ``uv (N, 2)`` correspondence,
+        ``faces (F, 3)`` and ``landmark_index (68,)``, as the ``"mean_face"`` prior."""
+        if self.config.prior != "mean_face":
+            raise ValueError(f"set_mean_face needs prior='mean_face'; this generator's prior is {self.config.prior!r}")
+        vertices = np.asarray(vertices, dtype=np.float64)
+        if vertices.ndim != 2 or vertices.shape[1] != 3 or len(landmark_index) != N_LANDMARKS:
+            raise ValueError(f"mean face must be (N, 3) with {N_LANDMARKS} landmark indices, got "
+                             f"{vertices.shape} and {len(landmark_index)}")
+        for level, level_uv in enumerate(self.level_uv):
+            getattr(self, f"prior_{level}").copy_(torch.as_tensor(
+                TemplateResampler(uv, faces, level_uv)(vertices), dtype=torch.float32))
+        self.prior_landmarks.copy_(torch.as_tensor(vertices[np.asarray(landmark_index)], dtype=torch.float32))
+        self.prior_ready.fill_(True)
+
+    def priors(self, landmarks: torch.Tensor) -> list[torch.Tensor]:
+        """What the blocks deform, per level: ``[(B, V_l, 3)]`` in the normalized crop frame."""
+        batch = landmarks.shape[0]
+        levels = [getattr(self, f"prior_{level}") for level in range(self.config.blocks)]
+        if self.config.prior == "hemisphere":
+            return [p.expand(batch, -1, -1) for p in levels]
+        if not bool(self.prior_ready):
+            raise RuntimeError("the mean-face prior is not set: call set_mean_face (the trainer does it from the "
+                               "training data) or load a trained state dict")
+        with torch.no_grad():
+            pose = fit_weak_perspective(self.prior_landmarks, landmarks / CROP_SIZE)
+            posed = [apply_weak_perspective(p, *pose) for p in levels]
+            # depth is not observed: centre it like the GT meshes (zero mean depth over the finest level)
+            depth = posed[-1][..., 2:].mean(1, keepdim=True)
+            return [p - torch.cat([torch.zeros_like(depth).expand(-1, -1, 2), depth], -1) for p in posed]
+
     @staticmethod
     def vertex_alignment(features: list[torch.Tensor], vertices: torch.Tensor) -> torch.Tensor:
         """Bilinear samples of ``features [(B, C_s, H_s, W_s)]`` at the projections of ``vertices (B, V, 3)``
@@ -132,6 +181,11 @@ class MeshGenerator(nn.Module):
 
     def forward(self, images: torch.Tensor, landmarks: torch.Tensor) -> list[torch.Tensor]:
         """Meshes after each block: ``[(B, 141, 3), (B, 491, 3), ...]`` (normalized crop frame)."""
+        return self.deform(images, landmarks)[1]
+
+    def deform(self, images: torch.Tensor, landmarks: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """``(inputs, outputs)``: each block's mesh before and after its deformation (for the Laplacian and
+        move terms)."""
         if landmarks.ndim != 3 or landmarks.shape[1:] != (N_LANDMARKS, 2):
             raise ValueError(f"landmarks must be (B, {N_LANDMARKS}, 2) crop pixels, got {tuple(landmarks.shape)}")
         if landmarks.shape[0] != images.shape[0]:
@@ -141,12 +195,14 @@ class MeshGenerator(nn.Module):
         stage_outputs = self.encoder(images)
         features = [stage_outputs[s] for s in self.config.feature_stages]
         batch = images.shape[0]
-        vertices = self.template_vertices.expand(batch, -1, -1)
+        priors = self.priors(landmarks)
+        vertices = priors[0]
         code = None
         if self.config.landmarks == "broadcast":
             code = self.landmark_mlp(landmarks.reshape(batch, -1) / CROP_SIZE)
-        hidden, meshes = None, []
+        hidden, meshes, inputs = None, [], []
         for b in range(self.config.blocks):
+            inputs.append(vertices)
             parts = [self.vertex_alignment(features, vertices), vertices]
             if code is not None:
                 parts.append(code[:, None, :].expand(-1, vertices.shape[1], -1))
@@ -158,6 +214,6 @@ class MeshGenerator(nn.Module):
             meshes.append(vertices)
             if b < self.config.blocks - 1:                  # triangulation layer
                 edges = getattr(self, f"subdivision_{b}")
-                vertices = subdivide(vertices, edges)
+                vertices = priors[b + 1] + subdivide(vertices - priors[b], edges)   # carry the residual
                 hidden = subdivide(hidden, edges)
-        return meshes
+        return inputs, meshes

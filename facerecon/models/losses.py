@@ -45,21 +45,27 @@ class LabelSmoothing:
 NO_SMOOTHING = LabelSmoothing(real=1.0, fake=0.0)
 
 
-def nearest(a: torch.Tensor, b: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each point of ``a (B, N, 3)``: squared distance to and index of its nearest point in ``b (B, M, 3)``."""
-    dists, idx = [], []
-    for start in range(0, a.shape[1], chunk):
-        d = torch.cdist(a[:, start:start + chunk], b).pow(2)
-        m = d.min(-1)
-        dists.append(m.values)
-        idx.append(m.indices)
-    return torch.cat(dists, 1), torch.cat(idx, 1)
+@torch.no_grad()
+def nearest_index(a: torch.Tensor, b: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    """Index ``(B, N)`` of the nearest point of ``b (B, M, 3)`` for every point of ``a (B, N, 3)``."""
+    return torch.cat([torch.cdist(a[:, s:s + chunk], b).argmin(-1) for s in range(0, a.shape[1], chunk)], 1)
+
+
+def _gather(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return torch.gather(points, 1, index[..., None].expand(-1, -1, points.shape[-1]))
 
 
 def chamfer_terms(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean squared nearest distance pred→GT and GT→pred (each ``(B,)``), and pred's nearest-GT indices."""
-    d_pg, idx_pg = nearest(pred, gt)
-    d_gp, _ = nearest(gt, pred)
+    """Mean squared nearest distance pred→GT and GT→pred (each ``(B,)``), and pred's nearest-GT indices.
+
+    Neighbours are found without gradient, then the squared distances to them are differentiated: the same
+    gradient as through the full distance matrix (the assignment is piecewise constant), at a fraction of the
+    cost.
+    """
+    idx_pg = nearest_index(pred, gt)
+    idx_gp = nearest_index(gt, pred)
+    d_pg = (pred - _gather(gt, idx_pg)).pow(2).sum(-1)
+    d_gp = (gt - _gather(pred, idx_gp)).pow(2).sum(-1)
     return d_pg.mean(1), d_gp.mean(1), idx_pg
 
 
@@ -103,3 +109,15 @@ def generator_adversarial_loss(fake_logits: torch.Tensor, smoothing: LabelSmooth
                                ) -> torch.Tensor:
     """Eq. (1), non-saturating: ``−E[log D(G(z))]`` (target ``smoothing.generator``, 1 by default)."""
     return F.binary_cross_entropy_with_logits(fake_logits, torch.full_like(fake_logits, smoothing.generator))
+
+
+def generator_minimax_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Eq. (3), the generator's side of the minimax game: minimize ``E[log(1 − D(G(z)))]`` (saturates when D
+    rejects the fakes confidently: its gradient vanishes as ``D(G(z)) → 0``)."""
+    return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+
+
+def generator_gan_loss(fake_logits: torch.Tensor, modified: bool, smoothing: LabelSmoothing = LabelSmoothing()
+                       ) -> torch.Tensor:
+    """The generator's adversarial term: the modified (non-saturating, eq. 1) loss or the minimax one (eq. 3)."""
+    return generator_adversarial_loss(fake_logits, smoothing) if modified else generator_minimax_loss(fake_logits)

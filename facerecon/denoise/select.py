@@ -1,0 +1,56 @@
+"""Best-image selection (Algorithm 1, step 5: "choose best noise-free image using PSNR and SSIM").
+
+PSNR and SSIM need a clean reference, which exists only in evaluation. So there are two rules:
+
+- ``select_with_reference``: with a clean image, rank the candidates by ``PSNR/PSNR_max + SSIM`` — each metric
+  normalized so that neither dominates (the paper names both metrics and no combination);
+- ``select_blind`` (what the reconstruction pipeline calls): estimate the noise σ of the input
+  (``skimage.restoration.estimate_sigma``), look up the level nearest to it in a ranking measured on
+  validation images (``ranking[level] = methods, best first``), and return that level's best candidate.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+from skimage.restoration import estimate_sigma
+
+from .noise import check_images
+from .quality import psnr, ssim
+
+
+def selection_score(clean: np.ndarray, candidate: np.ndarray, psnr_max: float = 50.0) -> float:
+    """``PSNR/psnr_max + SSIM`` of one candidate image against the clean one (higher is better)."""
+    return float(psnr(clean, candidate)[0] / psnr_max + ssim(clean, candidate)[0])
+
+
+def select_with_reference(clean: np.ndarray, candidates: Mapping[str, np.ndarray]) -> tuple[str, dict[str, float]]:
+    """The name of the best candidate ``(H, W, 3)`` against ``clean``, and every candidate's score."""
+    if not candidates:
+        raise ValueError("no candidate images to choose from")
+    scores = {name: selection_score(clean, image) for name, image in candidates.items()}
+    return max(scores, key=scores.get), scores
+
+
+def estimate_noise(image: np.ndarray) -> float:
+    """Blind estimate of the Gaussian noise σ of ``image (H, W, 3)`` (wavelet MAD, averaged over channels)."""
+    return float(np.mean(estimate_sigma(check_images(image)[0], channel_axis=-1)))
+
+
+def select_blind(noisy: np.ndarray, candidates: Mapping[str, np.ndarray],
+                 ranking: Mapping[float, list[str]], level_of_sigma=lambda s: s) -> tuple[str, float]:
+    """The candidate the validation ranking prefers at the input's estimated noise level, and that level.
+
+    ``level_of_sigma`` maps the estimated σ to the noise model's level (identity for additive Gaussian noise).
+    """
+    if not candidates:
+        raise ValueError("no candidate images to choose from")
+    if not ranking:
+        raise ValueError("the validation ranking is empty: measure it first (denoise validation images at each level)")
+    level = level_of_sigma(estimate_noise(noisy))
+    nearest = min(ranking, key=lambda lv: abs(float(lv) - level))
+    for name in ranking[nearest]:
+        if name in candidates:
+            return name, float(nearest)
+    raise ValueError(f"none of the candidates {sorted(candidates)} is in the ranking {ranking[nearest]}")

@@ -1,0 +1,21 @@
+"""Markdown tables for the book (rendered by MyST; no pandas needed)."""
+
+from __future__ import annotations
+
+import math
+
+
+def format_cell(value, digits: int = 4) -> str:
+    """Numbers to ``digits`` significant digits (NaN as an en dash), everything else as ``str``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "–"
+    return f"{value:.{digits}g}" if isinstance(value, float) else f"{value:,}"
+
+
+def markdown_table(header: list[str], rows: list[list], digits: int = 4) -> str:
+    """A MyST/GitHub markdown table of ``rows`` under ``header``."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(format_cell(c, digits) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

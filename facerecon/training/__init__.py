@@ -1,0 +1,1 @@
+"""Training the mesh models: configuration, batches, the Accelerate trainer, evaluation, the cached entry point."""

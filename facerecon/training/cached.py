@@ -1,0 +1,67 @@
+"""Train-or-load through the run cache: the notebooks' way to get a trained mesh model.
+
+The key is the training config, the training data's config and the code of the model, mesh, training and data
+modules. Training writes its checkpoints to a persistent work folder beside the cache entry (keyed the same), so
+a notebook run that is interrupted resumes from its last checkpoint the next time; the entry itself appears only
+when training finished.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..cache import RunCache
+from ..data.dataset import FaceDataset, load_synthface
+from ..data.synthface import SynthFaceConfig
+from ..provenance import code_version
+from .config import TrainConfig, named_config
+from .trainer import Trainer, load_generator
+
+MODEL_CODE = ("models", "mesh", "training", "data/dataset.py", "data/resample.py", "data/synthface.py",
+              "data/morphable.py", "data/render.py", "metrics.py")
+OUTPUTS = ("generator.pt", "log.csv", "log.json", "summary.json")
+
+
+def run_config(name: str, *, seed: int, n_train: int, resolution: int, **train: Any
+               ) -> tuple[TrainConfig, SynthFaceConfig]:
+    """The training config of model ``name`` and its SynthFace training split from a profile's training
+    settings (the profile's ``train`` section; notebooks 03 and 07 pass the same values, so they share models)."""
+    return named_config(name, seed=seed, **train), SynthFaceConfig(split="train", n=n_train, seed=0,
+                                                                    resolution=resolution)
+
+
+@dataclass
+class TrainedModel:
+    generator: Any
+    config: TrainConfig
+    logs: list[dict[str, float]]
+    summary: dict[str, Any]
+    path: Path
+    reused: bool
+
+
+def train_or_load(cfg: TrainConfig, data: SynthFaceConfig, *, profile: str, cache: RunCache | None = None,
+                  progress: bool = True, workers: int | None = None) -> TrainedModel:
+    """The model trained with ``cfg`` on the SynthFace split ``data``, from the cache or trained now."""
+    import json
+
+    cache = cache or RunCache()
+    key_config = {"train": cfg.to_dict(), "data": asdict(data)}
+    final = cache.entry_path("model", key_config, code_version(*MODEL_CODE))
+    work = final.parent / f".work-{final.name}"
+
+    def build(tmp: Path) -> dict[str, Any]:
+        train: FaceDataset = load_synthface(data, cache=cache, workers=workers, progress=progress, profile=profile)
+        result = Trainer(cfg, train, work, progress=progress).run(resume=True)
+        for name in OUTPUTS:
+            shutil.copy2(work / name, tmp / name)
+        return result.summary
+
+    entry = cache.get_or_build("model", key_config, build, profile=profile, seed=cfg.seed, code_modules=MODEL_CODE)
+    shutil.rmtree(work, ignore_errors=True)
+    generator, loaded_cfg = load_generator(entry.file("generator.pt"))
+    logs = json.loads(entry.file("log.json").read_text())
+    return TrainedModel(generator, loaded_cfg, logs, entry.meta, entry.path, entry.reused)

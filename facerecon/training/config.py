@@ -1,0 +1,99 @@
+"""Training configuration and the named models of the study.
+
+Each of the paper's GAN modifications (§3.2) is a switch of its own:
+
+- ``minibatch``: minibatch discrimination in the discriminator (Fig. 2);
+- ``identity_blocks``: residual identity blocks in the generator's NODE blocks (Fig. 3);
+- ``label_smoothing``: discriminator targets 0.9 / 0.01 instead of 1 / 0 (Fig. 4);
+- ``modified_loss``: the study's reading of the "modified loss": the non-saturating generator loss of eq. (1)
+  (``−log D(G(z))``) instead of the saturating minimax form of eq. (3) (``log(1 − D(G(z)))``).
+
+``mode="no_gan"`` trains with the reconstruction losses only (Pixel2Mesh-style); every GAN mode keeps them too,
+since the generator is conditioned on an image and must match its GT mesh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Defaults: the full model at the paper's layout."""
+
+    model: str = "full"
+    architecture: str = "paper"          # facerecon.models.architectures: paper, cpu, smoke
+    mode: str = "gan"                    # "gan" or "no_gan"
+    prior: str = "hemisphere"            # what the generator deforms: "hemisphere" (paper) or "mean_face" (option)
+    minibatch: bool = True
+    identity_blocks: bool = True
+    label_smoothing: bool = True
+    modified_loss: bool = True
+    adversarial_weight: float = 0.01     # interpretation: the paper gives none
+    chamfer_on: str = "surface"          # Chamfer against predicted "surface" samples (Mesh R-CNN) or "vertices"
+    fit_levels: str = "all"              # Chamfer/normal terms on "all" blocks' outputs (Pixel2Mesh) or the "last"
+    steps: int = 2000
+    batch_size: int = 16
+    lr_generator: float = 1e-4           # paper: not stated for the GAN (Adam; the denoisers use Adamax 1e-5)
+    lr_discriminator: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 1                     # discriminator updates per generator update
+    gt_points: int = 2048                # GT surface points per sample for the Chamfer/normal terms
+    checkpoint_every: int = 500
+    seed: int = 0
+    mixed_precision: str = "no"          # Accelerate: "no", "fp16", "bf16"
+
+    def __post_init__(self):
+        if self.mode not in ("gan", "no_gan"):
+            raise ValueError(f"mode must be 'gan' or 'no_gan', got {self.mode!r}")
+        for name in ("steps", "batch_size", "gt_points", "checkpoint_every", "d_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.mode == "gan" and self.batch_size < 2 and self.minibatch:
+            raise ValueError("minibatch discrimination needs batch_size >= 2")
+        if self.fit_levels not in ("all", "last"):
+            raise ValueError(f"fit_levels must be 'all' or 'last', got {self.fit_levels!r}")
+        if self.chamfer_on not in ("surface", "vertices"):
+            raise ValueError(f"chamfer_on must be 'surface' or 'vertices', got {self.chamfer_on!r}")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ValueError(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown training parameters {unknown}; known: {sorted(known)}")
+        d = dict(d)
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return TrainConfig(**d)
+
+
+# The named models: the full model, the GAN without the paper's modifications, reconstruction only.
+NAMED_MODELS: dict[str, dict[str, Any]] = {
+    "full": dict(mode="gan", minibatch=True, identity_blocks=True, label_smoothing=True, modified_loss=True),
+    "vanilla_gan": dict(mode="gan", minibatch=False, identity_blocks=False, label_smoothing=False,
+                        modified_loss=False),
+    "no_gan": dict(mode="no_gan", minibatch=False, identity_blocks=True, label_smoothing=False,
+                   modified_loss=False),
+}
+
+
+def named_config(name: str, **overrides: Any) -> TrainConfig:
+    """The configuration of a named model, with overrides (e.g. ``steps``, ``architecture``, ``seed``)."""
+    if name not in NAMED_MODELS:
+        raise ValueError(f"unknown model {name!r}: expected one of {sorted(NAMED_MODELS)}")
+    return TrainConfig.from_dict({**NAMED_MODELS[name], **overrides, "model": name})
+
+
+def config_differences(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    """``"field: a != b"`` for every field (except ``ignore``) that differs between two config dicts."""
+    return [f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted(set(a) | set(b))
+            if k not in ignore and a.get(k) != b.get(k)]

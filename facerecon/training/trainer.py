@@ -1,0 +1,267 @@
+"""One trainer for every mesh model (full GAN, vanilla GAN, reconstruction only), on Hugging Face Accelerate.
+
+Per step (paper §3.2 and §3.3): the generator deforms the hemisphere through its blocks; the reconstruction
+terms (Chamfer both ways, normal, edge, Laplacian, move) are applied to every block's output, as in Pixel2Mesh;
+in GAN mode the discriminator is updated on real meshes (GT resampled onto the generator's topology) against the
+detached fakes with (optionally smoothed) targets, then the generator adds the weighted adversarial term.
+
+Checkpoints are written every ``checkpoint_every`` steps and at the end, atomically; ``resume=True`` continues from
+the last one and reproduces an uninterrupted run exactly on the same CPU build (batch order and GT sampling are
+seeded per step, the checkpoint holds models, optimizers and logs). A checkpoint from another configuration is
+refused with the fields that differ; a corrupt one with its path.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from ..data.dataset import FaceDataset
+from ..models import losses
+from ..models.architectures import Architecture, get_architecture
+from ..models.discriminator import MeshDiscriminator
+from ..mesh.ops import sample_surface
+from ..models.generator import MeshGenerator
+from ..runtime import seed_everything
+from .batches import MeshBatches, step_indices
+from .config import TrainConfig, config_differences
+
+CHECKPOINTS = "checkpoints"
+RESUMABLE_FIELDS = ("steps", "checkpoint_every")   # a resumed run may extend training or checkpoint differently
+LOG_FIELDS = ("step", "g_total", "g_chamfer", "g_normal", "g_edge", "g_laplacian", "g_move", "g_adversarial",
+              "d_loss", "d_real", "d_fake")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used: corrupt, or from another configuration."""
+
+
+def build_models(cfg: TrainConfig, mean_face: FaceDataset | None = None
+                 ) -> tuple[MeshGenerator, MeshDiscriminator | None]:
+    """Generator (and discriminator in GAN mode) of ``cfg``'s architecture with its switches applied; the
+    ``"mean_face"`` prior is taken from ``mean_face``'s morphable model when given."""
+    arch: Architecture = get_architecture(cfg.architecture)
+    generator = MeshGenerator(replace(arch.generator, identity_blocks=cfg.identity_blocks, prior=cfg.prior))
+    if cfg.prior == "mean_face" and mean_face is not None:
+        if mean_face.model is None:
+            raise ValueError(f"prior 'mean_face' needs a morphable model with the data; {mean_face.folder} has none")
+        generator.set_mean_face(mean_face.model.mean, mean_face.uv, mean_face.faces, mean_face.model.landmark_index)
+    if cfg.mode == "no_gan":
+        return generator, None
+    return generator, MeshDiscriminator(generator.edges(-1), replace(arch.discriminator, minibatch=cfg.minibatch))
+
+
+def reconstruction_loss(inputs: list[torch.Tensor], outputs: list[torch.Tensor], generator: MeshGenerator,
+                        batch: dict[str, torch.Tensor], weights: losses.LossWeights,
+                        surface_samples: torch.Generator | None = None, fit_levels: str = "all"
+                        ) -> dict[str, torch.Tensor]:
+    """The reconstruction terms summed over the blocks' outputs (each ``()``), weighted.
+
+    The Chamfer terms compare the GT points with the predicted *vertices* (Pixel2Mesh) or, given a seeded
+    ``surface_samples`` generator, with as many points sampled on the predicted *surface* (Mesh R-CNN; what
+    the CD/EMD metrics measure, and insensitive to how the vertices are spread).
+    """
+    terms = {"chamfer": 0.0, "normal": 0.0, "edge": 0.0, "laplacian": 0.0, "move": 0.0}
+    for level, (before, after) in enumerate(zip(inputs, outputs)):
+        edges = generator.edges(level)
+        if fit_levels == "all" or level == len(outputs) - 1:
+            if surface_samples is None:
+                d_pg, d_gp, nearest = losses.chamfer_terms(after, batch["gt_points"])
+            else:
+                points = sample_surface(after, generator.faces(level), batch["gt_points"].shape[1], surface_samples)
+                d_pg, d_gp, _ = losses.chamfer_terms(points, batch["gt_points"])
+                nearest = losses.nearest_index(after, batch["gt_points"])
+            terms["chamfer"] = terms["chamfer"] + (weights.chamfer_pred_to_gt * d_pg
+                                                   + weights.chamfer_gt_to_pred * d_gp).mean()
+            terms["normal"] = terms["normal"] + weights.normal * losses.normal_loss(
+                after, edges, batch["gt_normals"], nearest).mean()
+        terms["edge"] = terms["edge"] + weights.edge * losses.edge_loss(after, edges).mean()
+        terms["laplacian"] = terms["laplacian"] + weights.laplacian * losses.laplacian_loss(before, after, edges).mean()
+        terms["move"] = terms["move"] + weights.move * losses.move_loss(before, after).mean()
+    return terms
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    generator: MeshGenerator
+    logs: list[dict[str, float]]
+    summary: dict[str, Any]
+
+
+class Trainer:
+    """Train ``cfg`` on ``train`` into ``out_dir`` (checkpoints, logs, final weights)."""
+
+    def __init__(self, cfg: TrainConfig, train: FaceDataset, out_dir: Path | str, *, progress: bool = True,
+                 device: str | None = None):
+        from accelerate import Accelerator
+
+        from ..runtime import pick_device
+
+        self.cfg = cfg
+        self.out_dir = Path(out_dir)
+        self.progress = progress
+        chosen = pick_device(device)
+        self.accelerator = Accelerator(cpu=chosen.type == "cpu", mixed_precision=cfg.mixed_precision)
+        seed_everything(cfg.seed)
+        self.generator, self.discriminator = build_models(cfg, train)
+        self.batches = MeshBatches(train, self.generator.output_uv, cfg.gt_points)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_generator, betas=cfg.betas)
+        self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
+                      if self.discriminator is not None else None)
+        self.weights = losses.LossWeights(adversarial=cfg.adversarial_weight)
+        self.smoothing = losses.LabelSmoothing() if cfg.label_smoothing else losses.NO_SMOOTHING
+        prepared = self.accelerator.prepare(self.generator, self.opt_g)
+        self.generator, self.opt_g = prepared
+        if self.discriminator is not None:
+            self.discriminator, self.opt_d = self.accelerator.prepare(self.discriminator, self.opt_d)
+        self.logs: list[dict[str, float]] = []
+        self.step = 0
+
+    # --- checkpoints -------------------------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / CHECKPOINTS
+
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.checkpoint_dir.glob("step-*.pt")) if self.checkpoint_dir.is_dir() else []
+
+    def save_checkpoint(self) -> Path:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        unwrap = self.accelerator.unwrap_model
+        state = {"config": self.cfg.to_dict(), "step": self.step, "logs": self.logs,
+                 "generator": unwrap(self.generator).state_dict(), "opt_g": self.opt_g.state_dict(),
+                 "discriminator": unwrap(self.discriminator).state_dict() if self.discriminator is not None else None,
+                 "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None}
+        path = self.checkpoint_dir / f"step-{self.step:08d}.pt"
+        tmp = path.with_suffix(".pt.tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)                         # never a half-written checkpoint
+        for old in self.checkpoints()[:-2]:            # keep the last two
+            old.unlink()
+        return path
+
+    def load_checkpoint(self, path: Path) -> None:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as err:
+            raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}: {err}); "
+                                  "delete it to resume from the one before") from None
+        if not isinstance(state, dict) or "config" not in state:
+            raise CheckpointError(f"checkpoint {path} is not a facerecon training checkpoint")
+        diffs = config_differences(state["config"], self.cfg.to_dict(), ignore=RESUMABLE_FIELDS)
+        if diffs:
+            raise CheckpointError(f"checkpoint {path} is from another configuration; fields that differ "
+                                  f"(checkpoint != requested): {'; '.join(diffs)}")
+        unwrap = self.accelerator.unwrap_model
+        unwrap(self.generator).load_state_dict(state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.discriminator is not None:
+            unwrap(self.discriminator).load_state_dict(state["discriminator"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.logs = state["step"], state["logs"]
+
+    # --- one step ----------------------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        cfg = self.cfg
+        device = self.accelerator.device
+        gen = torch.Generator().manual_seed(cfg.seed * 7_919 + self.step)
+        batch = self.batches.batch(step_indices(len(self.batches), cfg.batch_size, cfg.seed, self.step), gen, device)
+        self.generator.train()
+        inputs, outputs = self.accelerator.unwrap_model(self.generator).deform(batch["images"], batch["landmarks"])
+        fake = outputs[-1]
+        log = {"step": self.step}
+        if self.discriminator is not None:
+            for _ in range(cfg.d_steps):
+                real_logits = self.discriminator(batch["real_meshes"])
+                fake_logits = self.discriminator(fake.detach())
+                d_loss = losses.discriminator_loss(real_logits, fake_logits, self.smoothing)
+                self.opt_d.zero_grad(set_to_none=True)
+                self.accelerator.backward(d_loss)
+                self.opt_d.step()
+            log.update(d_loss=d_loss.item(), d_real=torch.sigmoid(real_logits).mean().item(),
+                       d_fake=torch.sigmoid(fake_logits).mean().item())
+        surface = gen if cfg.chamfer_on == "surface" else None     # the same seeded stream: resume-safe
+        terms = reconstruction_loss(inputs, outputs, self.accelerator.unwrap_model(self.generator), batch,
+                                    self.weights, surface, cfg.fit_levels)
+        total = sum(terms.values())
+        if self.discriminator is not None:
+            self.discriminator.requires_grad_(False)
+            fake_logits = self.discriminator(fake)
+            self.discriminator.requires_grad_(True)
+            adv = losses.generator_gan_loss(fake_logits, cfg.modified_loss, self.smoothing)
+            terms["adversarial"] = self.weights.adversarial * adv
+            total = total + terms["adversarial"]
+        self.opt_g.zero_grad(set_to_none=True)
+        self.accelerator.backward(total)
+        self.opt_g.step()
+        log.update({f"g_{k}": float(v.detach()) for k, v in terms.items()}, g_total=float(total.detach()))
+        if not all(torch.isfinite(torch.tensor(v)) for v in log.values()):
+            raise FloatingPointError(f"non-finite loss at step {self.step}: {log}")
+        return log
+
+    # --- the loop ----------------------------------------------------------------------------------------------
+    def run(self, resume: bool = False) -> TrainResult:
+        existing = self.checkpoints()
+        if existing and not resume:
+            raise FileExistsError(f"{self.out_dir} already holds checkpoints; pass --resume to continue, or choose "
+                                  "another --out (nothing was overwritten)")
+        if resume and existing:
+            self.load_checkpoint(existing[-1])
+        start, wall0 = self.step, time.perf_counter()
+        bar = tqdm(total=self.cfg.steps, initial=self.step, desc=f"train {self.cfg.model}", unit="step",
+                   disable=not self.progress)
+        while self.step < self.cfg.steps:
+            log = self.train_step()
+            self.logs.append(log)
+            self.step += 1
+            bar.update(1)
+            bar.set_postfix(g=f"{log['g_total']:.4f}", d=f"{log.get('d_loss', float('nan')):.3f}")
+            if self.step % self.cfg.checkpoint_every == 0 or self.step == self.cfg.steps:
+                self.save_checkpoint()
+        bar.close()
+        wall = time.perf_counter() - wall0
+        steps_run = self.step - start
+        summary = {"config": self.cfg.to_dict(), "steps": self.step, "steps_this_run": steps_run,
+                   "wall_time_s": round(wall, 2),
+                   "samples_per_s": round(steps_run * self.cfg.batch_size / wall, 2) if steps_run else None,
+                   "device": str(self.accelerator.device)}
+        self._write_outputs(summary)
+        return TrainResult(self.out_dir, self.accelerator.unwrap_model(self.generator), self.logs, summary)
+
+    def _write_outputs(self, summary: dict[str, Any]) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        gen = self.accelerator.unwrap_model(self.generator)
+        final = {"config": self.cfg.to_dict(), "generator": gen.state_dict()}
+        tmp = self.out_dir / "generator.pt.tmp"
+        torch.save(final, tmp)
+        os.replace(tmp, self.out_dir / "generator.pt")
+        with open(self.out_dir / "log.csv.tmp", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.logs)
+        os.replace(self.out_dir / "log.csv.tmp", self.out_dir / "log.csv")
+        for name, data in (("log.json", self.logs), ("summary.json", summary)):
+            (self.out_dir / f"{name}.tmp").write_text(json.dumps(data))
+            os.replace(self.out_dir / f"{name}.tmp", self.out_dir / name)
+
+
+def load_generator(path: Path | str) -> tuple[MeshGenerator, TrainConfig]:
+    """A trained generator from ``generator.pt`` (final weights + config), in eval mode."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        cfg = TrainConfig.from_dict(state["config"])
+    except Exception as err:
+        raise CheckpointError(f"{path}: not a readable facerecon generator ({type(err).__name__}: {err})") from None
+    generator, _ = build_models(cfg)
+    generator.load_state_dict(state["generator"])
+    return generator.eval(), cfg

@@ -1,0 +1,141 @@
+"""Noise models, PSNR/SSIM against scikit-image, the clipping-aware PSNR expectation, the denoisers, NMF,
+best-image selection and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from facerecon.denoise.classical import CLASSICAL, classical_denoise
+from facerecon.denoise.networks import METHODS, build_denoiser
+from facerecon.denoise.nmf import nmf
+from facerecon.denoise.noise import add_noise, check_images
+from facerecon.denoise.quality import expected_gaussian_psnr, psnr, ssim
+from facerecon.denoise.select import select_blind, select_with_reference
+from facerecon.denoise.train import DenoiserTrainConfig, denoise, train_denoiser
+
+
+def smooth_images(n=3, size=40, seed=0):
+    """Smooth colour images in [0.1, 0.9] with some edges (a stand-in for face crops)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = []
+    for _ in range(n):
+        a, b, c = rng.random(3)
+        base = 0.5 + 0.3 * np.sin(6 * a * xx + 4 * b * yy) * np.cos(5 * c * yy)
+        disk = ((xx - a) ** 2 + (yy - b) ** 2 < 0.05).astype(float) * 0.2
+        out.append(np.stack([base, 0.8 * base + disk, 1 - base], -1).clip(0.1, 0.9))
+    return np.stack(out)
+
+
+def test_psnr_and_ssim_agree_with_scikit_image():
+    clean = smooth_images()
+    noisy = add_noise(clean, "gaussian", 0.1, np.random.default_rng(1))
+    for i in range(len(clean)):
+        assert psnr(clean, noisy)[i] == pytest.approx(peak_signal_noise_ratio(clean[i], noisy[i], data_range=1))
+        ref = structural_similarity(clean[i], noisy[i], data_range=1, channel_axis=-1, gaussian_weights=True,
+                                    sigma=1.5, use_sample_covariance=False)
+        assert ssim(clean, noisy)[i] == pytest.approx(ref, abs=1e-6)
+    assert ssim(clean, clean) == pytest.approx(np.ones(len(clean)))
+
+
+def test_gaussian_noisy_psnr_matches_the_clipping_aware_expectation():
+    clean = smooth_images(4, 96)
+    clean[:, :20] = 0.02                                   # dark areas, where clipping matters
+    measured = psnr(clean, add_noise(clean, "gaussian", 0.1, np.random.default_rng(0)))
+    expected = expected_gaussian_psnr(clean, 0.1)
+    assert np.abs(measured - expected).max() < 0.5
+    assert np.abs(expected - 20.0).max() > 0.1              # clipping moves it off the naive 20 dB
+
+
+def test_noise_models_and_levels():
+    clean = smooth_images(2)
+    rng = np.random.default_rng(0)
+    sp = add_noise(clean, "salt_pepper", 0.25, rng)
+    changed = (sp != clean).any(-1).mean()
+    assert 0.2 < changed < 0.3 and set(np.unique(sp[(sp != clean).any(-1)])) <= {0.0, 1.0}
+    speckle = add_noise(clean, "speckle", 0.5, rng)
+    assert speckle.min() >= 0 and speckle.max() <= 1
+    assert psnr(clean, add_noise(clean, "gaussian", 0.5, rng)).mean() < psnr(clean, add_noise(clean, "gaussian", 0.1, rng)).mean()
+
+
+def test_bad_images_and_unknown_names_are_refused():
+    clean = smooth_images(1)
+    with pytest.raises(ValueError, match=r"float in \[0, 1\].*uint8"):
+        check_images((clean * 255).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"got range \[0.3.*, 1.6"):
+        add_noise(clean * 2)
+    with pytest.raises(ValueError, match=r"RGB \(N, H, W, 3\)"):
+        psnr(clean[..., 0], clean[..., 0])
+    with pytest.raises(ValueError, match="unknown noise model 'poisson'"):
+        add_noise(clean, "poisson")
+    with pytest.raises(ValueError, match="unknown denoiser 'transformer'"):
+        build_denoiser("transformer")
+    with pytest.raises(ValueError, match="unknown denoiser 'dncnn'"):
+        DenoiserTrainConfig(method="dncnn")
+    with pytest.raises(ValueError, match="unknown classical denoiser"):
+        classical_denoise(clean, "wiener")
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        build_denoiser("unet_md")(torch.zeros(1, 1, 8, 8))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_denoiser_keeps_the_shape_and_trains_a_step_without_nans(method):
+    torch.manual_seed(0)
+    model = build_denoiser(method, width=8, nmf_rank=4)
+    y = torch.rand(2, 3, 37, 41)                           # odd sizes: padded and cropped back
+    out = model(y)
+    assert out.shape == y.shape and torch.isfinite(out).all()
+    loss = torch.nn.functional.mse_loss(out, y) + (model.kl if method == "vae" else 0)
+    loss.backward()
+    torch.optim.Adamax(model.parameters(), lr=1e-3).step()
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_nmf_reconstruction_error_falls_over_its_iterations():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 32, 5, generator=gen) @ torch.rand(2, 5, 60, generator=gen)   # rank 5, non-negative
+    _, errors = nmf(x, rank=5, steps=30, generator=gen, return_errors=True)
+    assert all(b <= a + 1e-6 for a, b in zip(errors, errors[1:]))                   # monotone (Lee & Seung)
+    assert errors[-1] < 0.5 * errors[0]
+    with pytest.raises(ValueError, match="non-negative"):
+        nmf(-x, 3, 2)
+
+
+def test_one_step_gradient_flows_through_the_last_update_only():
+    x = torch.rand(1, 8, 20, requires_grad=True)
+    out = nmf(x, rank=3, steps=5, generator=torch.Generator().manual_seed(0))
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_training_lowers_the_loss_and_denoises():
+    clean = smooth_images(8, 32)
+    cfg = DenoiserTrainConfig(method="attention_cnn", width=8, epochs=6, batch_size=4, lr=3e-3, levels=(0.1,))
+    model, history = train_denoiser(cfg, clean, progress=False)
+    assert history[-1] < history[0]
+    noisy = add_noise(clean, "gaussian", 0.1, np.random.default_rng(5))
+    assert denoise(model, noisy).shape == clean.shape
+
+
+def test_classical_anchors_improve_psnr():
+    clean = smooth_images(1, 48)
+    noisy = add_noise(clean, "gaussian", 0.1, np.random.default_rng(2))
+    for method in CLASSICAL:
+        assert psnr(clean, classical_denoise(noisy, method))[0] > psnr(clean, noisy)[0] + 2, method
+
+
+def test_best_image_selection_rules():
+    clean = smooth_images(1, 48)
+    rng = np.random.default_rng(0)
+    noisy = add_noise(clean, "gaussian", 0.25, rng)
+    candidates = {"good": add_noise(clean, "gaussian", 0.02, rng)[0], "bad": noisy[0]}
+    best, scores = select_with_reference(clean[0], candidates)
+    assert best == "good" and scores["good"] > scores["bad"]
+    ranking = {0.1: ["bad", "good"], 0.25: ["good", "bad"]}
+    name, level = select_blind(noisy[0], candidates, ranking)
+    assert (name, level) == ("good", 0.25)
+    with pytest.raises(ValueError, match="validation ranking is empty"):
+        select_blind(noisy[0], candidates, {})
