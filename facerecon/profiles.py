@@ -14,8 +14,9 @@ import yaml
 PROFILE_NAMES = ("smoke", "cpu", "gpu")
 # Sections that are not notebooks: the profile's description, and `train` (read by `facerecon train`).
 RESERVED_SECTIONS = ("description", "train")
-TRAIN_KEYS = {"architecture", "prior", "steps", "batch_size", "gt_points", "checkpoint_every", "n_train", "resolution",
-              "adversarial_weight", "lr_generator", "lr_discriminator"}
+TRAIN_KEYS = {"architecture", "prior", "landmarks", "landmark_shape", "fit_levels", "edge_on", "steps", "batch_size",
+              "gt_points", "checkpoint_every", "n_train", "resolution", "adversarial_weight", "lr_generator",
+              "lr_discriminator", "lr_shape_basis"}
 
 
 def find_root(start: Path | str | None = None) -> Path:

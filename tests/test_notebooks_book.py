@@ -75,7 +75,10 @@ def test_gan_modifications_notebook_results(smoke_run, root):
     for v in variants.values():
         assert len(v["modes_covered"]) == len(params["toy_seeds"]) and all(0 <= m <= 8 for m in v["modes_covered"])
     mesh = res["mesh"]
-    assert set(mesh) == {"mean-face baseline", "full", "vanilla_gan", "no_gan"}
+    expected = {"mean-face baseline", "full", "vanilla_gan", "no_gan"}
+    expected |= {"no_gan, paper's inputs"} if params["paper_inputs_check"] else set()
+    expected |= {f"full, adversarial weight {w:g}" for w in params["adversarial_weights_check"]}
+    assert set(mesh) == expected
     for scores in mesh.values():
         assert scores["n"] == params["eval_n"] and scores["cd_per_point"] > 0 and scores["emd_per_point"] > 0
         assert sum(b["n"] for b in scores["by_yaw"].values()) == params["eval_n"]

@@ -82,6 +82,33 @@ def test_a_few_steps_lower_the_reconstruction_loss_on_a_fixed_batch(tiny_data):
     assert history[-1] < 0.5 * history[0], history
 
 
+def test_centre_depth_makes_the_fit_terms_blind_to_a_depth_shift_only(tiny_data):
+    generator, _ = build_models(named_config("no_gan", **TINY))
+    batch = MeshBatches(tiny_data, generator.output_uv, 64).batch(range(2), torch.Generator().manual_seed(0),
+                                                                   torch.device("cpu"))
+    meshes = [batch["real_meshes"]]
+    shifted = [m + torch.tensor([0.0, 0.0, 0.2]) for m in meshes]
+    moved = [m + torch.tensor([0.2, 0.0, 0.0]) for m in meshes]
+
+    def fit(outputs, centre):
+        terms = reconstruction_loss(outputs, outputs, generator, batch, losses.LossWeights(), fit_levels="last",
+                                    centre_depth=centre)
+        return (terms["chamfer"] + terms["normal"]).item()
+    assert fit(shifted, True) == pytest.approx(fit(meshes, True), rel=1e-4)
+    assert fit(shifted, False) > 3 * fit(meshes, False)
+    assert fit(moved, True) > 3 * fit(meshes, True)          # x and y are observed: still penalized
+
+
+def test_landmark_shape_basis_starts_at_zero_and_learns_faster(tiny_data, tmp_path):
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", landmark_shape=True, **TINY)
+    generator, _ = build_models(cfg, tiny_data)
+    assert generator.shape_basis.weight.abs().max() == 0
+    trainer = Trainer(cfg, tiny_data, tmp_path, progress=False)
+    assert [g["lr"] for g in trainer.opt_g.param_groups] == [cfg.lr_generator, cfg.lr_shape_basis]
+    with pytest.raises(ValueError, match="needs landmarks='residual'"):
+        build_models(named_config("no_gan", prior="mean_face", landmark_shape=True, **TINY))
+
+
 def test_minibatch_switch_adds_the_minibatch_feature():
     _, with_mb = build_models(named_config("full", **TINY))
     _, without = build_models(replace(named_config("full", **TINY), minibatch=False))
@@ -223,6 +250,26 @@ def test_mean_face_prior_starts_at_the_posed_mean_face(tiny_data):
     assert ours["cd_per_point"] < 1.5 * baseline["cd_per_point"]       # zero offsets: the prior itself
     with pytest.raises(RuntimeError, match="mean-face prior is not set"):
         build_models(cfg)[0](torch.zeros(1, 3, 113, 113), torch.as_tensor(sample["landmarks2d"])[None])
+
+
+def test_residual_landmark_features_vanish_on_the_posed_mean_face_and_see_shape(tiny_data):
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", **TINY)
+    generator, _ = build_models(cfg, tiny_data)
+    gen = torch.Generator().manual_seed(1)
+    rotation = torch.linalg.qr(torch.randn(2, 3, 3, generator=gen))[0]
+    rotation = rotation * torch.linalg.det(rotation)[:, None, None]          # proper rotations
+    scale, translation = torch.tensor([0.004, 0.006]), torch.tensor([[0.4, 0.5], [0.6, 0.45]])
+    exact = apply_weak_perspective(generator.prior_landmarks, scale, rotation, translation)[..., :2] * 113
+    _, pose = generator._posed_priors(exact)
+    features = generator.landmark_features(exact, pose)
+    assert features.shape == (2, 145)
+    assert features[:, :136].abs().max() < 1e-3                              # pose alone: no residual
+    moved = exact.clone()
+    moved[:, 48:68, 1] += 2.0                                                 # open the mouth by 2 px
+    _, pose = generator._posed_priors(moved)
+    assert generator.landmark_features(moved, pose)[:, :136].abs().max() > 0.1
+    with pytest.raises(ValueError, match="needs prior='mean_face'"):
+        build_models(named_config("no_gan", landmarks="residual", **TINY))
 
 
 def test_shape_diversity_is_pose_invariant_and_zero_for_one_shape():

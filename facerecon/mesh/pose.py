@@ -36,6 +36,7 @@ def fit_weak_perspective(model_points: torch.Tensor, image_points: torch.Tensor
 
 def apply_weak_perspective(points: torch.Tensor, scale: torch.Tensor, rotation: torch.Tensor,
                            translation: torch.Tensor) -> torch.Tensor:
-    """``points (M, 3)`` (y up) posed per batch element → ``(B, M, 3)`` in the image frame (y down)."""
+    """``points (M, 3)`` or ``(B, M, 3)`` (y up) posed per batch element → ``(B, M, 3)`` in the image frame
+    (y down)."""
     out = scale[:, None, None] * ((points * points.new_tensor(Y_DOWN)) @ rotation.transpose(1, 2))
     return torch.cat([out[..., :2] + translation[:, None], out[..., 2:]], -1)

@@ -21,6 +21,13 @@ A triangulation (midpoint subdivision) layer follows every block except the last
 by a weak-perspective fit to the input landmarks; the blocks then learn the residual from it, and subdivision
 carries the residual (not the coarse mesh) to the next level, so block ``b``'s output is
 ``prior_b + subdivide(residual_{b-1}) + offset_b``. With the hemisphere this is exactly plain subdivision.
+
+**Landmark input**: ``"broadcast"`` (the paper's reading) feeds the raw landmarks to an MLP whose code every
+vertex receives; ``"residual"`` feeds their offsets from the posed mean face's landmarks (pose removed, in the
+mean face's frame) and the fitted rotation, the part of the landmarks that identity and expression explain.
+``landmark_shape`` adds a linear shape basis of the mean face driven by those residual features (a
+3DMM-style regression, zero-initialized) before the first block; the blocks then refine from image features.
+Both are study options, not in the paper: see the GAN chapter for why the `cpu` profile uses them.
 """
 
 from __future__ import annotations
@@ -52,8 +59,12 @@ class GeneratorConfig:
     hidden: int = 128                        # NODE-block width (paper: not stated)
     template: str = "graded"                 # "graded" rings or the "literal" pole + 2×70 rings
     feature_stages: tuple[int, ...] = (1, 2, 6)   # encoder stages sampled by vertex alignment: 24@57, 40@29, 320@29
-    landmarks: str = "broadcast"             # "broadcast" an MLP code of the 68 landmarks to every vertex, or "none"
+    landmarks: str = "broadcast"             # "broadcast" an MLP code of the 68 landmarks to every vertex,
+    #                                          "residual": of their offsets from the posed mean face (needs that prior)
+    #                                          and the fitted rotation, or "none"
     landmark_code: int = 64
+    landmark_shape: bool = False             # study option: a linear shape basis of the mean face driven by the
+    #                                          "residual" landmark features, applied before the first block
     prior: str = "hemisphere"                # "hemisphere" (paper) or "mean_face" posed by the landmarks (study option)
     identity_blocks: bool = False            # residual identity block inside each NODE block (paper §3.2)
     leaky_slope: float = 0.2
@@ -62,8 +73,12 @@ class GeneratorConfig:
     def __post_init__(self):
         if not 1 <= self.blocks <= 5:
             raise ValueError(f"blocks must be in [1, 5], got {self.blocks}")
-        if self.landmarks not in ("broadcast", "none"):
-            raise ValueError(f"landmarks must be 'broadcast' or 'none', got {self.landmarks!r}")
+        if self.landmarks not in ("broadcast", "residual", "none"):
+            raise ValueError(f"landmarks must be 'broadcast', 'residual' or 'none', got {self.landmarks!r}")
+        if self.landmarks == "residual" and self.prior != "mean_face":
+            raise ValueError("landmarks='residual' measures offsets from the posed mean face: it needs prior='mean_face'")
+        if self.landmark_shape and self.landmarks != "residual":
+            raise ValueError("landmark_shape reads the residual landmark features: it needs landmarks='residual'")
         if not self.feature_stages or not all(0 <= s < 7 for s in self.feature_stages):
             raise ValueError(f"feature_stages must be encoder stage indices in [0, 6], got {self.feature_stages}")
         if self.prior not in ("hemisphere", "mean_face"):
@@ -117,10 +132,15 @@ class MeshGenerator(nn.Module):
         for level, p in enumerate(prior):
             self.register_buffer(f"prior_{level}", torch.tensor(p, dtype=torch.float32))
         image_channels = sum(self.encoder.out_channels[s] for s in config.feature_stages)
-        code = config.landmark_code if config.landmarks == "broadcast" else 0
+        code = config.landmark_code if config.landmarks != "none" else 0
         if code:
-            self.landmark_mlp = nn.Sequential(nn.Linear(2 * N_LANDMARKS, code), nn.LeakyReLU(config.leaky_slope),
+            code_in = 2 * N_LANDMARKS + (9 if config.landmarks == "residual" else 0)
+            self.landmark_mlp = nn.Sequential(nn.Linear(code_in, code), nn.LeakyReLU(config.leaky_slope),
                                               nn.Linear(code, code))
+        if config.landmark_shape:   # zero-initialized: training starts from the posed mean face
+            self.shape_basis = nn.Linear(2 * N_LANDMARKS + 9, 3 * len(prior[0]))
+            nn.init.zeros_(self.shape_basis.weight)
+            nn.init.zeros_(self.shape_basis.bias)
         self.node_blocks = nn.ModuleList()
         self.offsets = nn.ModuleList()
         for b in range(config.blocks):
@@ -155,10 +175,14 @@ class MeshGenerator(nn.Module):
 
     def priors(self, landmarks: torch.Tensor) -> list[torch.Tensor]:
         """What the blocks deform, per level: ``[(B, V_l, 3)]`` in the normalized crop frame."""
+        return self._posed_priors(landmarks)[0]
+
+    def _posed_priors(self, landmarks: torch.Tensor) -> tuple[list[torch.Tensor], tuple | None]:
+        """The priors and, for the mean face, its weak-perspective pose ``(s (B,), R (B, 3, 3), t (B, 2))``."""
         batch = landmarks.shape[0]
         levels = [getattr(self, f"prior_{level}") for level in range(self.config.blocks)]
         if self.config.prior == "hemisphere":
-            return [p.expand(batch, -1, -1) for p in levels]
+            return [p.expand(batch, -1, -1) for p in levels], None
         if not bool(self.prior_ready):
             raise RuntimeError("the mean-face prior is not set: call set_mean_face (the trainer does it from the "
                                "training data) or load a trained state dict")
@@ -167,7 +191,25 @@ class MeshGenerator(nn.Module):
             posed = [apply_weak_perspective(p, *pose) for p in levels]
             # depth is not observed: centre it like the GT meshes (zero mean depth over the finest level)
             depth = posed[-1][..., 2:].mean(1, keepdim=True)
-            return [p - torch.cat([torch.zeros_like(depth).expand(-1, -1, 2), depth], -1) for p in posed]
+            return [p - torch.cat([torch.zeros_like(depth).expand(-1, -1, 2), depth], -1) for p in posed], pose
+
+    def _shape_unit(self) -> torch.Tensor:
+        """A tenth of the mean face's landmark RMS radius (its unit: shape offsets in it are O(1))."""
+        centred = self.prior_landmarks - self.prior_landmarks.mean(0)
+        return centred.square().sum(1).mean().sqrt() / 10
+
+    def landmark_features(self, landmarks: torch.Tensor, pose: tuple | None) -> torch.Tensor:
+        """What the landmark MLP reads, ``(B, 136)`` or ``(B, 145)``: the landmarks in the normalized crop frame
+        (``"broadcast"``), or (``"residual"``) their offsets from the posed mean face's landmarks in tenths of the
+        mean face's landmark RMS radius (what identity and expression change, nearly free of pose and of the
+        model's unit; O(1) values), with the fitted rotation."""
+        batch = landmarks.shape[0]
+        if self.config.landmarks == "broadcast":
+            return landmarks.reshape(batch, -1) / CROP_SIZE
+        scale, rotation, translation = pose
+        posed = apply_weak_perspective(self.prior_landmarks, scale, rotation, translation)[..., :2]
+        offsets = (landmarks / CROP_SIZE - posed) / (scale[:, None, None] * self._shape_unit())
+        return torch.cat([offsets.reshape(batch, -1), rotation.reshape(batch, 9)], 1)
 
     @staticmethod
     def vertex_alignment(features: list[torch.Tensor], vertices: torch.Tensor) -> torch.Tensor:
@@ -195,11 +237,16 @@ class MeshGenerator(nn.Module):
         stage_outputs = self.encoder(images)
         features = [stage_outputs[s] for s in self.config.feature_stages]
         batch = images.shape[0]
-        priors = self.priors(landmarks)
+        priors, pose = self._posed_priors(landmarks)
         vertices = priors[0]
         code = None
-        if self.config.landmarks == "broadcast":
-            code = self.landmark_mlp(landmarks.reshape(batch, -1) / CROP_SIZE)
+        if self.config.landmarks != "none":
+            landmark_features = self.landmark_features(landmarks, pose)
+            code = self.landmark_mlp(landmark_features)
+        if self.config.landmark_shape:   # a shape change of the mean face (its frame, y up), posed like it
+            change = self.shape_basis(landmark_features).reshape(batch, -1, 3) * self._shape_unit()
+            scale, rotation, _ = pose
+            vertices = vertices + apply_weak_perspective(change, scale, rotation, torch.zeros_like(pose[2]))
         hidden, meshes, inputs = None, [], []
         for b in range(self.config.blocks):
             inputs.append(vertices)

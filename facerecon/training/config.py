@@ -26,17 +26,22 @@ class TrainConfig:
     architecture: str = "paper"          # facerecon.models.architectures: paper, cpu, smoke
     mode: str = "gan"                    # "gan" or "no_gan"
     prior: str = "hemisphere"            # what the generator deforms: "hemisphere" (paper) or "mean_face" (option)
+    landmarks: str = "broadcast"         # landmark input: raw "broadcast" (paper) or "residual" from the posed mean face
+    landmark_shape: bool = False         # linear shape basis driven by the residual landmarks (study option)
     minibatch: bool = True
     identity_blocks: bool = True
     label_smoothing: bool = True
     modified_loss: bool = True
     adversarial_weight: float = 0.01     # interpretation: the paper gives none
     chamfer_on: str = "surface"          # Chamfer against predicted "surface" samples (Mesh R-CNN) or "vertices"
+    centre_depth: bool = True            # Chamfer/normal terms in the metric frame: each set's mean depth removed
+    edge_on: str = "mesh"                # edge term on the "mesh" (Pixel2Mesh) or its "displacement" from the prior
     fit_levels: str = "all"              # Chamfer/normal terms on "all" blocks' outputs (Pixel2Mesh) or the "last"
     steps: int = 2000
     batch_size: int = 16
     lr_generator: float = 1e-4           # paper: not stated for the GAN (Adam; the denoisers use Adamax 1e-5)
     lr_discriminator: float = 1e-4
+    lr_shape_basis: float = 1e-3         # the landmark_shape basis: a linear map, learnt faster than the GCN
     betas: tuple[float, float] = (0.5, 0.999)
     d_steps: int = 1                     # discriminator updates per generator update
     gt_points: int = 2048                # GT surface points per sample for the Chamfer/normal terms
@@ -54,6 +59,10 @@ class TrainConfig:
             raise ValueError("minibatch discrimination needs batch_size >= 2")
         if self.fit_levels not in ("all", "last"):
             raise ValueError(f"fit_levels must be 'all' or 'last', got {self.fit_levels!r}")
+        if self.landmarks not in ("broadcast", "residual", "none"):
+            raise ValueError(f"landmarks must be 'broadcast', 'residual' or 'none', got {self.landmarks!r}")
+        if self.edge_on not in ("mesh", "displacement"):
+            raise ValueError(f"edge_on must be 'mesh' or 'displacement', got {self.edge_on!r}")
         if self.chamfer_on not in ("surface", "vertices"):
             raise ValueError(f"chamfer_on must be 'surface' or 'vertices', got {self.chamfer_on!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):

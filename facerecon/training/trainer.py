@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.nn import functional as F
 from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
@@ -49,7 +50,8 @@ def build_models(cfg: TrainConfig, mean_face: FaceDataset | None = None
     """Generator (and discriminator in GAN mode) of ``cfg``'s architecture with its switches applied; the
     ``"mean_face"`` prior is taken from ``mean_face``'s morphable model when given."""
     arch: Architecture = get_architecture(cfg.architecture)
-    generator = MeshGenerator(replace(arch.generator, identity_blocks=cfg.identity_blocks, prior=cfg.prior))
+    generator = MeshGenerator(replace(arch.generator, identity_blocks=cfg.identity_blocks, prior=cfg.prior,
+                                               landmarks=cfg.landmarks, landmark_shape=cfg.landmark_shape))
     if cfg.prior == "mean_face" and mean_face is not None:
         if mean_face.model is None:
             raise ValueError(f"prior 'mean_face' needs a morphable model with the data; {mean_face.folder} has none")
@@ -61,32 +63,48 @@ def build_models(cfg: TrainConfig, mean_face: FaceDataset | None = None
 
 def reconstruction_loss(inputs: list[torch.Tensor], outputs: list[torch.Tensor], generator: MeshGenerator,
                         batch: dict[str, torch.Tensor], weights: losses.LossWeights,
-                        surface_samples: torch.Generator | None = None, fit_levels: str = "all"
-                        ) -> dict[str, torch.Tensor]:
+                        surface_samples: torch.Generator | None = None, fit_levels: str = "all",
+                        centre_depth: bool = False, edge_on: str = "mesh") -> dict[str, torch.Tensor]:
     """The reconstruction terms summed over the blocks' outputs (each ``()``), weighted.
 
     The Chamfer terms compare the GT points with the predicted *vertices* (Pixel2Mesh) or, given a seeded
     ``surface_samples`` generator, with as many points sampled on the predicted *surface* (Mesh R-CNN; what
-    the CD/EMD metrics measure, and insensitive to how the vertices are spread).
+    the CD/EMD metrics measure, and insensitive to how the vertices are spread). ``centre_depth`` compares both
+    point sets with their mean depth removed, the metric frame's convention (depth is not observed in the image).
+    ``edge_on="mesh"`` penalizes squared edge lengths (Pixel2Mesh; it also pulls a mesh to shrink),
+    ``"displacement"`` the squared edge lengths of the displacement from the generator's prior (smooth
+    deformations of the prior cost little, and its size is not penalized).
     """
+    priors = generator.priors(batch["landmarks"]) if edge_on == "displacement" else None
     terms = {"chamfer": 0.0, "normal": 0.0, "edge": 0.0, "laplacian": 0.0, "move": 0.0}
     for level, (before, after) in enumerate(zip(inputs, outputs)):
         edges = generator.edges(level)
         if fit_levels == "all" or level == len(outputs) - 1:
-            if surface_samples is None:
-                d_pg, d_gp, nearest = losses.chamfer_terms(after, batch["gt_points"])
-            else:
-                points = sample_surface(after, generator.faces(level), batch["gt_points"].shape[1], surface_samples)
-                d_pg, d_gp, _ = losses.chamfer_terms(points, batch["gt_points"])
-                nearest = losses.nearest_index(after, batch["gt_points"])
+            gt = _without_mean_depth(batch["gt_points"]) if centre_depth else batch["gt_points"]
+            pred = after
+            if surface_samples is not None:
+                pred = sample_surface(after, generator.faces(level), gt.shape[1], surface_samples)
+            shift = pred[..., 2:].mean(1, keepdim=True) if centre_depth else None
+            if shift is not None:
+                pred = _without_mean_depth(pred)
+            d_pg, d_gp, nearest = losses.chamfer_terms(pred, gt)
+            if surface_samples is not None or shift is not None:    # the normal term pairs vertices with GT
+                vertices = after if shift is None else after - F.pad(shift, (2, 0))
+                nearest = losses.nearest_index(vertices, gt)
             terms["chamfer"] = terms["chamfer"] + (weights.chamfer_pred_to_gt * d_pg
                                                    + weights.chamfer_gt_to_pred * d_gp).mean()
             terms["normal"] = terms["normal"] + weights.normal * losses.normal_loss(
                 after, edges, batch["gt_normals"], nearest).mean()
-        terms["edge"] = terms["edge"] + weights.edge * losses.edge_loss(after, edges).mean()
+        shape = after if priors is None else after - priors[level]
+        terms["edge"] = terms["edge"] + weights.edge * losses.edge_loss(shape, edges).mean()
         terms["laplacian"] = terms["laplacian"] + weights.laplacian * losses.laplacian_loss(before, after, edges).mean()
         terms["move"] = terms["move"] + weights.move * losses.move_loss(before, after).mean()
     return terms
+
+
+def _without_mean_depth(points: torch.Tensor) -> torch.Tensor:
+    """``points (B, N, 3)`` with each set's mean z removed."""
+    return points - F.pad(points[..., 2:].mean(1, keepdim=True), (2, 0))
 
 
 @dataclass
@@ -114,7 +132,10 @@ class Trainer:
         seed_everything(cfg.seed)
         self.generator, self.discriminator = build_models(cfg, train)
         self.batches = MeshBatches(train, self.generator.output_uv, cfg.gt_points)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr_generator, betas=cfg.betas)
+        basis = [p for n, p in self.generator.named_parameters() if n.startswith("shape_basis.")]
+        rest = [p for n, p in self.generator.named_parameters() if not n.startswith("shape_basis.")]
+        groups = [{"params": rest}] + ([{"params": basis, "lr": cfg.lr_shape_basis}] if basis else [])
+        self.opt_g = torch.optim.Adam(groups, lr=cfg.lr_generator, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
                       if self.discriminator is not None else None)
         self.weights = losses.LossWeights(adversarial=cfg.adversarial_weight)
@@ -191,7 +212,7 @@ class Trainer:
                        d_fake=torch.sigmoid(fake_logits).mean().item())
         surface = gen if cfg.chamfer_on == "surface" else None     # the same seeded stream: resume-safe
         terms = reconstruction_loss(inputs, outputs, self.accelerator.unwrap_model(self.generator), batch,
-                                    self.weights, surface, cfg.fit_levels)
+                                    self.weights, surface, cfg.fit_levels, cfg.centre_depth, cfg.edge_on)
         total = sum(terms.values())
         if self.discriminator is not None:
             self.discriminator.requires_grad_(False)
