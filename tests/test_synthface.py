@@ -1,4 +1,5 @@
 import numpy as np
+import torch
 import pytest
 
 from facerecon.cache import RunCache
@@ -68,8 +69,10 @@ def test_same_seed_byte_identical_different_seed_differs(model):
 def test_generation_is_independent_of_sharding(tmp_path):
     cfg_a = SynthFaceConfig(n=7, seed=1, shard_size=3, **SMALL)
     cfg_b = SynthFaceConfig(n=7, seed=1, shard_size=7, **SMALL)
+    threads = torch.get_num_threads()
     generate_synthface(cfg_a, tmp_path / "a", workers=2, progress=False)
     generate_synthface(cfg_b, tmp_path / "b", workers=1, progress=False)
+    assert torch.get_num_threads() == threads  # generation must not slow down later training in the same process
     da, db = FaceDataset(tmp_path / "a"), FaceDataset(tmp_path / "b")
     assert len(da) == len(db) == 7
     for i in range(7):

@@ -46,7 +46,6 @@ SYNTHFACE_CODE = ("data/morphable.py", "data/render.py", "data/synthface.py", "d
 
 def _make_shard(args: tuple[SynthFaceConfig, int, str]) -> int:
     cfg, k, folder = args
-    torch.set_num_threads(1)  # one process per core
     model = synthface_model(cfg)
     start = k * cfg.shard_size
     samples = [render_sample(model, cfg, i) for i in range(start, min(start + cfg.shard_size, cfg.n))]
@@ -81,7 +80,9 @@ def generate_synthface(cfg: SynthFaceConfig, out: Path | str, *, workers: int | 
             for job in jobs:
                 bar.update(_make_shard(job))
         else:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # One process per core, each single-threaded; the parent's thread count is left alone.
+            with multiprocessing.get_context("fork").Pool(workers, initializer=torch.set_num_threads,
+                                                          initargs=(1,)) as pool:
                 for count in pool.imap_unordered(_make_shard, jobs):
                     bar.update(count)
         bar.close()
