@@ -53,6 +53,8 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
     """Execute notebooks under ``profile`` into ``_executed/``; returns one record per notebook."""
     import papermill
 
+    from .results import results_path  # results imports this module
+
     root = root or find_root()
     profile = resolve_profile_name(profile)
     sections = load_profile(profile, root)
@@ -71,7 +73,7 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
     out_dir.mkdir(exist_ok=True)
     records = []
     for stem, params in plans.items():
-        results_file = root / "_results" / profile / f"{stem}.json"
+        results_file = results_path(stem, profile, root)
         results_file.unlink(missing_ok=True)
         start = time.perf_counter()
         print(f"[facerecon] executing {stem} under profile {profile!r}", flush=True)

@@ -63,3 +63,18 @@ def test_notebook_without_results_is_an_error(tmp_path):
         run_notebooks("smoke", root=root, progress=False)
     executed = json.loads((root / "_executed" / "00_toy.ipynb").read_text())
     assert any("n = 5" in "".join(c["source"]) for c in executed["cells"])  # papermill injected the profile value
+
+
+def test_results_folder_follows_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "book").mkdir()
+    root = _toy_root(tmp_path / "book", "00_toy: {n: 5}\n")
+    nb = nbformat.read(root / "notebooks" / "00_toy.ipynb", as_version=4)
+    nb.cells[1].source = ("from facerecon.results import save_results\n"
+                          "save_results('00_toy', {'n': n}, params={'profile': profile, 'n': n}, seed=0)")
+    nbformat.write(nb, root / "notebooks" / "00_toy.ipynb")
+    monkeypatch.setenv("FACERECON_RESULTS", str(tmp_path / "elsewhere"))
+    (record,) = run_notebooks("smoke", root=root, progress=False)
+    written = tmp_path / "elsewhere" / "smoke" / "00_toy.json"
+    assert record["results"] == str(written)
+    assert json.loads(written.read_text())["results"] == {"n": 5}
+    assert not (root / "_results").exists()

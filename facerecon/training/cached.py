@@ -35,6 +35,9 @@ def run_config(name: str, *, seed: int, n_train: int, resolution: int, **train: 
 
 @dataclass
 class TrainedModel:
+    """A model from the run cache: weights loaded, its config, per-step logs, summary, entry path, and whether
+    the entry existed already."""
+
     generator: Any
     config: TrainConfig
     logs: list[dict[str, float]]

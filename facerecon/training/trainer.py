@@ -109,6 +109,8 @@ def _without_mean_depth(points: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class TrainResult:
+    """What one run leaves: its folder, the trained generator, per-step logs and the summary."""
+
     out_dir: Path
     generator: MeshGenerator
     logs: list[dict[str, float]]
