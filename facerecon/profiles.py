@@ -43,8 +43,8 @@ def resolve_profile_name(name: str) -> str:
     return name
 
 
-def load_profile(name: str, root: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The profile's sections: ``{notebook_stem: {parameter: value}}``."""
+def _read_profile(name: str, root: Path | None) -> tuple[Path, dict[str, Any]]:
+    """The profile's file and its top-level mapping."""
     name = resolve_profile_name(name)
     path = (root or find_root()) / "profiles" / f"{name}.yaml"
     if not path.is_file():
@@ -52,6 +52,12 @@ def load_profile(name: str, root: Path | None = None) -> dict[str, dict[str, Any
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of notebook sections, got {type(data).__name__}")
+    return path, data
+
+
+def load_profile(name: str, root: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The profile's sections: ``{notebook_stem: {parameter: value}}``."""
+    path, data = _read_profile(name, root)
     sections = {k: v for k, v in data.items() if k not in RESERVED_SECTIONS}
     for stem, section in sections.items():
         if not isinstance(section, dict):
@@ -61,9 +67,8 @@ def load_profile(name: str, root: Path | None = None) -> dict[str, dict[str, Any
 
 def load_train_section(name: str, root: Path | None = None) -> dict[str, Any]:
     """The profile's ``train`` section (``facerecon train``): training settings and the training split."""
-    name = resolve_profile_name(name)
-    path = (root or find_root()) / "profiles" / f"{name}.yaml"
-    section = (yaml.safe_load(path.read_text()) or {}).get("train")
+    path, data = _read_profile(name, root)
+    section = data.get("train")
     if not isinstance(section, dict):
         raise ValueError(f"{path} has no `train` section (training settings for `facerecon train`)")
     unknown = sorted(set(section) - TRAIN_KEYS)

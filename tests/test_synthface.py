@@ -6,7 +6,7 @@ from facerecon.cache import RunCache
 from facerecon.data.dataset import FaceDataset, generate_synthface, load_synthface
 from facerecon.data.morphable import EXPRESSION_NAMES, LANDMARKS_SV, FaceModel, FaceModelConfig, build_face_model
 from facerecon.data.resample import TemplateResampler, disk_to_square
-from facerecon.data.synthface import SynthFaceConfig, render_sample
+from facerecon.data.synthface import SynthFaceConfig, render_sample, yaw_bin_masks
 
 SMALL = dict(resolution=32, image_size=64, supersample=1)
 # iBUG horizontal-flip pairs, 1-based (data.md); the rest map to themselves
@@ -148,3 +148,9 @@ def test_disk_to_square_maps_boundary_to_square():
     circle = np.stack([np.cos(theta), np.sin(theta)], 1)
     np.testing.assert_allclose(np.abs(disk_to_square(circle)).max(1), 1.0, atol=1e-12)
     np.testing.assert_allclose(disk_to_square(np.zeros((1, 2))), 0.0)
+
+
+def test_yaw_bins_are_closed_at_zero_and_half_open_above():
+    masks = yaw_bin_masks(np.array([0.0, 30.0, 30.5, 60.0, 61.0, 90.0, 95.0]))
+    assert list(masks) == ["[0,30]", "[30,60]", "[60,90]"]
+    assert [np.flatnonzero(m).tolist() for m in masks.values()] == [[0, 1], [2, 3], [4, 5]]

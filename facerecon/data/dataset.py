@@ -37,8 +37,8 @@ from ..provenance import provenance
 from .camera import rotation_3ddfa
 from .morphable import FaceModel
 from .shards import ShardReader, finalize_folder, shard_name, write_index, write_shard
-from .synthface import SynthFaceConfig, YAW_BINS_DEG, apply_crop_transform, render_sample, sample_contract, \
-    synthface_model
+from .synthface import SynthFaceConfig, apply_crop_transform, render_sample, sample_contract, \
+    synthface_model, yaw_bin_masks
 
 SYNTHFACE_CODE = ("data/morphable.py", "data/render.py", "data/synthface.py", "data/camera.py", "data/shards.py",
                   "data/dataset.py")
@@ -96,9 +96,7 @@ def generate_synthface(cfg: SynthFaceConfig, out: Path | str, *, workers: int | 
             "arrays": {k: {"shape": list(s), "dtype": d} for k, (s, d) in sample_contract(cfg).items()},
             "mesh": {"source": "model.npz", "n_vertices": model.n_vertices, "n_faces": len(model.faces)},
             "config": asdict(cfg),
-            "yaw_bin_counts": {f"[{lo:.0f},{hi:.0f}]": int(((yaw >= lo) & (yaw <= hi) if lo == 0 else
-                                                            (yaw > lo) & (yaw <= hi)).sum())
-                               for lo, hi in YAW_BINS_DEG},
+            "yaw_bin_counts": {label: int(mask.sum()) for label, mask in yaw_bin_masks(yaw).items()},
             "samples_per_minute": round(60 * cfg.n / wall, 1),
             "bad_files": [],
             "provenance": provenance(profile=profile, params=asdict(cfg), seed=cfg.seed, wall_time_s=round(wall, 2),

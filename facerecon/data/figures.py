@@ -7,7 +7,7 @@ import numpy as np
 
 from .morphable import EXPRESSION_NAMES, FaceModel
 from .render import Light, to_numpy_uint8
-from .synthface import AFLW2000_YAW_BIN_COUNTS, YAW_BINS_DEG, render_face
+from .synthface import AFLW2000_YAW_BIN_COUNTS, render_face, yaw_bin_masks
 
 FRONT_LIGHT = Light(direction=(0.3, 0.4, 1.0), ambient=0.35, diffuse=0.75, specular=0.05)
 
@@ -81,12 +81,12 @@ def pose_histograms(train_pose: np.ndarray, test_pose: np.ndarray) -> plt.Figure
     axes[0].legend()
     real = np.array(AFLW2000_YAW_BIN_COUNTS) / sum(AFLW2000_YAW_BIN_COUNTS)
     yaw = np.degrees(np.abs(test_pose[:, 1]))
-    ours = np.array([((yaw >= lo) & (yaw <= hi) if lo == 0 else (yaw > lo) & (yaw <= hi)).mean()
-                     for lo, hi in YAW_BINS_DEG])
+    yaw_bins = yaw_bin_masks(yaw)
+    ours = np.array([mask.mean() for mask in yaw_bins.values()])
     x = np.arange(3)
     axes[3].bar(x - 0.2, real, 0.4, label="AFLW2000-3D (reported)")
     axes[3].bar(x + 0.2, ours, 0.4, label="SynthFace test")
-    axes[3].set_xticks(x, [f"[{lo:.0f},{hi:.0f}]" for lo, hi in YAW_BINS_DEG])
+    axes[3].set_xticks(x, list(yaw_bins))
     axes[3].set_xlabel("|yaw| bin (degrees)")
     axes[3].legend(fontsize=8)
     fig.tight_layout()

@@ -24,6 +24,13 @@ SPLITS = {"train": 0, "test": 1}
 # AFLW2000-3D holds 1312 / 383 / 305 images with |yaw| in [0,30] / (30,60] / (60,90] degrees.
 AFLW2000_YAW_BIN_COUNTS = (1312, 383, 305)
 YAW_BINS_DEG = ((0.0, 30.0), (30.0, 60.0), (60.0, 90.0))
+
+
+def yaw_bin_masks(abs_yaw_deg: np.ndarray) -> dict[str, np.ndarray]:
+    """``"[lo,hi]" -> (N,) bool`` for each bin of ``YAW_BINS_DEG``; the first bin is closed, the others (lo, hi]."""
+    yaw = np.asarray(abs_yaw_deg)
+    return {f"[{lo:.0f},{hi:.0f}]": ((yaw >= lo) if lo == 0 else (yaw > lo)) & (yaw <= hi)
+            for lo, hi in YAW_BINS_DEG}
 OCCLUDERS = ("none", "glasses", "hand", "patch")
 
 

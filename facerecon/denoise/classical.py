@@ -6,17 +6,16 @@ means and total variation (scikit-image). All are blind here: the noise σ is es
 from __future__ import annotations
 
 import numpy as np
-from skimage.restoration import denoise_nl_means, denoise_tv_chambolle, estimate_sigma
+from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 
-from .noise import check_images
+from .noise import check_images, estimate_noise
 
 CLASSICAL = ("bm3d", "nl_means", "tv")
 CLASSICAL_LABELS = {"bm3d": "BM3D", "nl_means": "non-local means", "tv": "total variation"}
 
 
 def _one(image: np.ndarray, method: str) -> np.ndarray:
-    sigma = float(np.mean(estimate_sigma(image, channel_axis=-1)))
-    sigma = max(sigma, 1e-3)
+    sigma = max(estimate_noise(image), 1e-3)
     if method == "bm3d":
         import bm3d
         return np.clip(bm3d.bm3d_rgb(image, sigma), 0, 1)

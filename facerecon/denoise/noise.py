@@ -12,6 +12,7 @@ The paper gives the levels but not the noise model. Images are float RGB in ``[0
 from __future__ import annotations
 
 import numpy as np
+from skimage.restoration import estimate_sigma
 
 PAPER_LEVELS = (0.1, 0.25, 0.5, 0.75)
 NOISE_MODELS = ("gaussian", "speckle", "salt_pepper")
@@ -49,3 +50,8 @@ def add_noise(images: np.ndarray, model: str = "gaussian", level: float = 0.1,
     hit = rng.random(x.shape[:3]) < level
     y[hit] = (rng.random(int(hit.sum())) < 0.5)[:, None].astype(np.float64)
     return y
+
+
+def estimate_noise(image: np.ndarray) -> float:
+    """Blind estimate of the Gaussian noise σ of ``image (H, W, 3)`` (wavelet MAD, averaged over channels)."""
+    return float(np.mean(estimate_sigma(check_images(image)[0], channel_axis=-1)))

@@ -9,9 +9,9 @@ import numpy as np
 from ..plotting.tables import markdown_table
 from .classical import CLASSICAL_LABELS
 from .networks import LABELS
-from .noise import add_noise
+from .noise import add_noise, estimate_noise
 from .quality import psnr, ssim
-from .select import estimate_noise, select_blind, select_with_reference
+from .select import select_blind, select_with_reference
 
 # Paper Table 1 (PSNR dB, SSIM %), levels 0.1, 0.25, 0.5, 0.75.
 REPORTED = {

@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
-from skimage.restoration import estimate_sigma
 
-from .noise import check_images
+from .noise import estimate_noise
 from .quality import psnr, ssim
 
 
@@ -31,11 +30,6 @@ def select_with_reference(clean: np.ndarray, candidates: Mapping[str, np.ndarray
         raise ValueError("no candidate images to choose from")
     scores = {name: selection_score(clean, image) for name, image in candidates.items()}
     return max(scores, key=scores.get), scores
-
-
-def estimate_noise(image: np.ndarray) -> float:
-    """Blind estimate of the Gaussian noise σ of ``image (H, W, 3)`` (wavelet MAD, averaged over channels)."""
-    return float(np.mean(estimate_sigma(check_images(image)[0], channel_axis=-1)))
 
 
 def select_blind(noisy: np.ndarray, candidates: Mapping[str, np.ndarray],

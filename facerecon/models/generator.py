@@ -191,7 +191,7 @@ class MeshGenerator(nn.Module):
             posed = [apply_weak_perspective(p, *pose) for p in levels]
             # depth is not observed: centre it like the GT meshes (zero mean depth over the finest level)
             depth = posed[-1][..., 2:].mean(1, keepdim=True)
-            return [p - torch.cat([torch.zeros_like(depth).expand(-1, -1, 2), depth], -1) for p in posed], pose
+            return [p - F.pad(depth, (2, 0)) for p in posed], pose
 
     def _shape_unit(self) -> torch.Tensor:
         """A tenth of the mean face's landmark RMS radius (its unit: shape offsets in it are O(1))."""

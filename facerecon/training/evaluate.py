@@ -18,7 +18,7 @@ import torch
 
 from ..data.camera import CROP_SIZE
 from ..data.dataset import FaceDataset
-from ..data.synthface import YAW_BINS_DEG
+from ..data.synthface import yaw_bin_masks
 from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
 from ..metrics import chamfer_distance, earth_movers_distance, metric_points
 
@@ -67,8 +67,7 @@ def evaluate(predict: Callable[[dict], np.ndarray], faces: np.ndarray, dataset: 
             return {"n": 0}
         return {"n": int(mask.sum()), "cd": float(cd[mask].mean()), "cd_per_point": float(cd[mask].mean() / points),
                 "emd": float(emd[mask].mean()), "emd_per_point": float(emd[mask].mean() / points)}
-    by_bin = {f"[{lo:.0f},{hi:.0f}]": stats((yaw >= lo) & (yaw <= hi) if lo == 0 else (yaw > lo) & (yaw <= hi))
-              for lo, hi in YAW_BINS_DEG}
+    by_bin = {label: stats(mask) for label, mask in yaw_bin_masks(yaw).items()}
     return {"points": points, **stats(np.ones(n, bool)), "by_yaw": by_bin}
 
 

@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from ..gan2d import ring_modes
 from ..models import losses
 from ..models.discriminator import MinibatchDiscrimination
+from .stability import moving_average
 
 
 def _identity_gradient(depth: int, residual: bool, width: int = 64, seed: int = 0) -> float:
@@ -77,12 +78,6 @@ def toy_scatter(runs: dict[str, dict], config) -> plt.Figure:
     return fig
 
 
-def smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Moving average (valid part) of ``values (T,)`` over ``window`` steps."""
-    window = max(1, min(window, len(values)))
-    return np.convolve(values, np.ones(window) / window, mode="valid")
-
-
 def loss_curves(logs: dict[str, list[list[dict]]], window: int = 10) -> plt.Figure:
     """Generator (total and adversarial) and discriminator losses per step: one colour per model, one line per
     seed (moving average over ``window`` steps). ``logs[model][seed_index]`` is a trainer log."""
@@ -94,7 +89,7 @@ def loss_curves(logs: dict[str, list[list[dict]]], window: int = 10) -> plt.Figu
             for ax, (key, title) in zip(axes, keys):
                 if key not in log[0]:
                     continue
-                y = smooth(np.array([row[key] for row in log]), window)
+                y = moving_average(np.array([row[key] for row in log]), window)
                 ax.plot(np.arange(len(y)) + window // 2, y, color=colour, alpha=0.8,
                         label=model if i == 0 else None)
                 ax.set(title=title, xlabel="step")

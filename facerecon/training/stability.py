@@ -15,6 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Moving average (valid part) of ``values (T,)`` over ``window`` steps, the window clipped to ``[1, T]``."""
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
 def stability_stats(values, tail: float = 0.5, window: int = 10) -> dict[str, float]:
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1 or len(values) < 4:
@@ -22,9 +28,8 @@ def stability_stats(values, tail: float = 0.5, window: int = 10) -> dict[str, fl
     if not 0 < tail <= 1:
         raise ValueError(f"tail must be in (0, 1], got {tail}")
     part = values[int(round(len(values) * (1 - tail))):]
-    window = max(1, min(window, len(part)))
-    trend = np.convolve(part, np.ones(window) / window, mode="valid")
-    start = (window - 1) // 2
+    trend = moving_average(part, window)
+    start = (len(part) - len(trend)) // 2
     residual = part[start:start + len(trend)] - trend
     slope = np.polyfit(np.arange(len(part)), part, 1)[0] if len(part) > 1 else 0.0
     mean = float(part.mean())

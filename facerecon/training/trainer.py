@@ -76,20 +76,19 @@ def reconstruction_loss(inputs: list[torch.Tensor], outputs: list[torch.Tensor],
     deformations of the prior cost little, and its size is not penalized).
     """
     priors = generator.priors(batch["landmarks"]) if edge_on == "displacement" else None
+    gt = batch["gt_points"] - _mean_depth(batch["gt_points"]) if centre_depth else batch["gt_points"]
     terms = {"chamfer": 0.0, "normal": 0.0, "edge": 0.0, "laplacian": 0.0, "move": 0.0}
     for level, (before, after) in enumerate(zip(inputs, outputs)):
         edges = generator.edges(level)
         if fit_levels == "all" or level == len(outputs) - 1:
-            gt = _without_mean_depth(batch["gt_points"]) if centre_depth else batch["gt_points"]
-            pred = after
-            if surface_samples is not None:
-                pred = sample_surface(after, generator.faces(level), gt.shape[1], surface_samples)
-            shift = pred[..., 2:].mean(1, keepdim=True) if centre_depth else None
-            if shift is not None:
-                pred = _without_mean_depth(pred)
+            vertices = after
+            pred = after if surface_samples is None else sample_surface(after, generator.faces(level), gt.shape[1],
+                                                                         surface_samples)
+            if centre_depth:                      # the predicted surface's mean depth moves its vertices too
+                offset = _mean_depth(pred)
+                pred, vertices = pred - offset, after - offset
             d_pg, d_gp, nearest = losses.chamfer_terms(pred, gt)
-            if surface_samples is not None or shift is not None:    # the normal term pairs vertices with GT
-                vertices = after if shift is None else after - F.pad(shift, (2, 0))
+            if surface_samples is not None:       # the normal term pairs vertices, not surface samples, with GT
                 nearest = losses.nearest_index(vertices, gt)
             terms["chamfer"] = terms["chamfer"] + (weights.chamfer_pred_to_gt * d_pg
                                                    + weights.chamfer_gt_to_pred * d_gp).mean()
@@ -102,9 +101,9 @@ def reconstruction_loss(inputs: list[torch.Tensor], outputs: list[torch.Tensor],
     return terms
 
 
-def _without_mean_depth(points: torch.Tensor) -> torch.Tensor:
-    """``points (B, N, 3)`` with each set's mean z removed."""
-    return points - F.pad(points[..., 2:].mean(1, keepdim=True), (2, 0))
+def _mean_depth(points: torch.Tensor) -> torch.Tensor:
+    """``(B, 1, 3)``: ``(0, 0, mean z)`` of each set of ``points (B, N, 3)``."""
+    return F.pad(points[..., 2:].mean(1, keepdim=True), (2, 0))
 
 
 @dataclass
