@@ -17,7 +17,7 @@ import torch
 
 from facerecon.metrics import chamfer_distance, earth_movers_distance
 from facerecon.models.architectures import build, get_architecture
-from facerecon.runtime import pick_device
+from facerecon.study.runtime import pick_device
 
 
 def timed(fn, repeats: int, sync=lambda: None) -> float:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from facerecon.data.dataset import generate_synthface
+from facerecon.data.generate import generate_synthface
 from facerecon.data.synthface import SynthFaceConfig, synthface_model
 
 

@@ -18,9 +18,9 @@ import time
 
 import torch
 
-from facerecon.data.dataset import load_synthface
+from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
-from facerecon.profiles import load_train_section
+from facerecon.study.profiles import load_train_section
 from facerecon.training.config import NAMED_MODELS, named_config
 from facerecon.training.trainer import Trainer
 

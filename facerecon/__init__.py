@@ -3,6 +3,17 @@
 "Advanced 3D Face Reconstruction from Single 2D Images Using Enhanced Adversarial Neural Networks and
 Graph Neural Networks". The package does all the computation; the notebooks under ``notebooks/`` call it
 and explain it, and the book renders the executed notebooks.
+
+Layout and dependency rule (checked by ``tests/test_layout.py``, which parses every import):
+
+- ``study``: infrastructure (paths, profiles, notebook parameters and runner, results, provenance, seeds and
+  device, the run cache and its code keys, the book build). Imports no domain code.
+- ``data``, ``mesh``, ``models``, ``training``, ``denoise``, ``metrics``: the science. May import
+  infrastructure and each other, never the figures or the command line.
+- ``figures``: plots and tables for the chapters, one module per topic. Imports domain code.
+- ``cli``: the ``facerecon`` command. Imports everything; nothing imports it.
+
+No import cycles, and no import hidden inside a function to dodge one.
 """
 
 import warnings

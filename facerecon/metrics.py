@@ -22,6 +22,9 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
+from .mesh.frame import CROP_SIZE
+from .mesh.ops import sample_surface
+
 REDUCTIONS = ("sum", "mean")
 
 
@@ -41,19 +44,18 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def to_metric_frame(points, image_size: int = 113) -> np.ndarray:
+def to_metric_frame(points, image_size: int = CROP_SIZE) -> np.ndarray:
     """Crop-pixel points ``(N, 3)`` → the metric frame: divided by the crop size, mean z removed."""
     p = _points(points, "points") / image_size
     p[:, 2] -= p[:, 2].mean()
     return p
 
 
-def metric_points(vertices, faces, k: int, generator=None, image_size: int = 113) -> np.ndarray:
+def metric_points(vertices, faces, k: int, generator=None, image_size: int = CROP_SIZE) -> np.ndarray:
     """``k`` points sampled by area from a mesh in crop pixels (``vertices (V, 3)``, ``faces (F, 3)``), in the
     metric frame: divided by ``image_size``, their mean z removed. Pass a seeded ``torch.Generator``."""
     import torch
 
-    from .mesh.ops import sample_surface
 
     v = torch.as_tensor(_points(vertices, "vertices") / image_size)
     pts = sample_surface(v, torch.as_tensor(np.asarray(faces), dtype=torch.long), k, generator).numpy()

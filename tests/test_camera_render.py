@@ -4,7 +4,8 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from facerecon.data.camera import CropBox, crop_box_from_points, crop_image, project_3ddfa, rotation_3ddfa
-from facerecon.data.render import rasterize, vertex_normals
+from facerecon.data.render import rasterize
+from facerecon.mesh.ops import vertex_normals
 
 
 @pytest.mark.parametrize("angles", [(0.1, -0.7, 0.2), (-0.3, 1.4, -0.1), (0.0, 0.0, 0.0)])

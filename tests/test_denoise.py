@@ -104,20 +104,61 @@ def test_nmf_reconstruction_error_falls_over_its_iterations():
         nmf(-x, 3, 2)
 
 
+def _nmf_gradient(x, one_step_gradient):
+    x = x.clone().requires_grad_(True)
+    nmf(x, rank=3, steps=5, generator=torch.Generator().manual_seed(0), one_step_gradient=one_step_gradient).sum().backward()
+    return x.grad
+
+
 def test_one_step_gradient_flows_through_the_last_update_only():
-    x = torch.rand(1, 8, 20, requires_grad=True)
-    out = nmf(x, rank=3, steps=5, generator=torch.Generator().manual_seed(0))
-    out.sum().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all()
+    x = torch.rand(1, 8, 20, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    one_step = _nmf_gradient(x, True)
+    # naive reference: four updates on a detached input, then the last update with gradient
+    xr = x.clone().requires_grad_(True)
+    bases = torch.nn.functional.normalize(torch.rand(1, 8, 3, generator=torch.Generator().manual_seed(0),
+                                                     dtype=torch.float64), dim=1)
+    codes = torch.full((1, 3, 20), 1 / 3, dtype=torch.float64)
+    eps = 1e-6
+
+    def update(x, bases, codes):
+        codes = codes * (bases.transpose(1, 2) @ x) / (bases.transpose(1, 2) @ bases @ codes + eps)
+        bases = bases * (x @ codes.transpose(1, 2)) / (bases @ (codes @ codes.transpose(1, 2)) + eps)
+        return bases, codes
+    for _ in range(4):
+        bases, codes = update(x, bases, codes)
+    bases, codes = update(xr, bases.detach(), codes.detach())
+    (bases @ codes).sum().backward()
+    torch.testing.assert_close(one_step, xr.grad)
+    full = _nmf_gradient(x, False)
+    assert torch.isfinite(full).all() and not torch.allclose(one_step, full, rtol=1e-3, atol=1e-6)
+
+
+def test_nmf_block_is_seeded_by_its_caller():
+    x = torch.rand(2, 64, 12, 12, generator=torch.Generator().manual_seed(0))
+    a = build_denoiser("unet_md", width=16, nmf_rank=4, seed=3).eval()
+    b = build_denoiser("unet_md", width=16, nmf_rank=4, seed=3).eval()
+    b.load_state_dict(a.state_dict())
+    hamburger_a = next(m for m in a.modules() if type(m).__name__ == "Hamburger")
+    hamburger_b = next(m for m in b.modules() if type(m).__name__ == "Hamburger")
+    torch.manual_seed(123)
+    out_a = hamburger_a(x)
+    torch.manual_seed(456)                              # the global RNG must not matter
+    torch.testing.assert_close(hamburger_b(x), out_a)
+    torch.testing.assert_close(hamburger_a(x), out_a)   # nor what ran before, in evaluation
+    hamburger_b.seed = 4
+    assert not torch.allclose(hamburger_b(x), out_a)
 
 
 def test_training_lowers_the_loss_and_denoises():
-    clean = smooth_images(8, 32)
-    cfg = DenoiserTrainConfig(method="attention_cnn", width=8, epochs=6, batch_size=4, lr=3e-3, levels=(0.1,))
+    clean = smooth_images(32, 32)
+    cfg = DenoiserTrainConfig(method="dense_unet", width=8, epochs=30, batch_size=8, lr=1e-2, levels=(0.1,))
     model, history = train_denoiser(cfg, clean, progress=False)
     assert history[-1] < history[0]
-    noisy = add_noise(clean, "gaussian", 0.1, np.random.default_rng(5))
-    assert denoise(model, noisy).shape == clean.shape
+    held_out = smooth_images(4, 32, seed=9)
+    noisy = add_noise(held_out, "gaussian", 0.1, np.random.default_rng(5))
+    restored = denoise(model, noisy)
+    assert restored.shape == held_out.shape
+    assert psnr(held_out, restored).mean() > psnr(held_out, noisy).mean() + 1.0   # it denoises unseen images
 
 
 def test_classical_anchors_improve_psnr():

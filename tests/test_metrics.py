@@ -70,8 +70,15 @@ def test_nme():
     pred = gt + np.array([3.0, 4.0, 12.0])
     assert landmark_nme(pred, gt) == pytest.approx(100 * 5 / 20)          # √(10·40) = 20
     assert landmark_nme(pred, gt, dims=3) == pytest.approx(100 * 13 / 20)
-    assert landmark_nme(pred[:, :2], gt[:, :2]) == pytest.approx(25.0)
     assert dense_nme(pred, gt) == pytest.approx(13.0)
+    # naive loop reference on random points with per-point errors (the box is the GT's 2D box in both cases)
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(0, 100, (68, 3))
+    pred = gt + rng.normal(0, 2, (68, 3))
+    w, h = gt[:, 0].max() - gt[:, 0].min(), gt[:, 1].max() - gt[:, 1].min()
+    for dims in (2, 3):
+        errors = [sum((pred[i, d] - gt[i, d]) ** 2 for d in range(dims)) ** 0.5 for i in range(68)]
+        assert landmark_nme(pred, gt, dims=dims) == pytest.approx(100 * sum(errors) / 68 / (w * h) ** 0.5)
     with pytest.raises(ValueError, match="same vertex count"):
         dense_nme(pred[:3], gt)
 

@@ -54,11 +54,25 @@ def test_smoke_generator_and_discriminator_forward_backward():
     torch.testing.assert_close(meshes[0], g.prior_0.expand(3, -1, -1))
     logits = d(meshes[-1])
     assert logits.shape == (3,)
-    loss = losses.generator_adversarial_loss(logits) + meshes[-1].pow(2).mean()
+    # At initialization the zero offset layers block every gradient upstream; give them weights (as one
+    # training step would) and check that the encoder and every graph layer then learn.
+    with torch.no_grad():
+        for offset in g.offsets:
+            offset.weight.normal_(0, 0.01)
+    meshes = g(images, landmarks)
+    loss = losses.generator_adversarial_loss(d(meshes[-1])) + meshes[-1].pow(2).mean()
     loss.backward()
-    grads = [p.grad for p in g.parameters() if p.requires_grad]
-    assert all(gr is not None and torch.isfinite(gr).all() for gr in grads)
-    assert any(gr.abs().sum() > 0 for gr in grads)
+    for name, p in g.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    learning = {name for name, p in g.named_parameters() if p.grad.abs().sum() > 0}
+    encoder = [n for n, _ in g.encoder.named_parameters()]
+    assert "encoder." + encoder[0] in learning                               # the stem
+    graph_layers = [n for n, m in g.named_modules() if isinstance(m, MeshGraphConv)]
+    assert len(graph_layers) == 3 * len(g.node_blocks)
+    for layer in graph_layers:
+        assert any(n.startswith(layer + ".") for n in learning), f"graph layer {layer} gets no gradient"
+    for k in range(len(g.offsets)):
+        assert f"offsets.{k}.weight" in learning
 
 
 def test_identity_blocks_change_the_node_block():

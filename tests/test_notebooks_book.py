@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from facerecon.book import build_book, external_assets
-from facerecon.notebooks import list_notebooks, run_notebooks
-from facerecon.results import load_results
+from facerecon.study.book import build_book, external_assets
+from facerecon.study.runner import list_notebooks, run_notebooks
+from facerecon.study.results import load_results
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ import nbformat
 import pytest
 
 from facerecon.cli import main
-from facerecon.notebooks import declared_parameters, list_notebooks, resolve_parameters, run_notebooks
-from facerecon.profiles import PROFILE_NAMES, load_profile, resolve_profile_name
+from facerecon.study.parameters import declared_parameters, resolve_parameters
+from facerecon.study.runner import list_notebooks, run_notebooks
+from facerecon.study.profiles import PROFILE_NAMES, load_profile, resolve_profile_name
 
 
 def _toy_root(tmp_path, profile_yaml):
@@ -69,7 +70,7 @@ def test_results_folder_follows_the_environment(tmp_path, monkeypatch):
     (tmp_path / "book").mkdir()
     root = _toy_root(tmp_path / "book", "00_toy: {n: 5}\n")
     nb = nbformat.read(root / "notebooks" / "00_toy.ipynb", as_version=4)
-    nb.cells[1].source = ("from facerecon.results import save_results\n"
+    nb.cells[1].source = ("from facerecon.study.results import save_results\n"
                           "save_results('00_toy', {'n': n}, params={'profile': profile, 'n': n}, seed=0)")
     nbformat.write(nb, root / "notebooks" / "00_toy.ipynb")
     monkeypatch.setenv("FACERECON_RESULTS", str(tmp_path / "elsewhere"))

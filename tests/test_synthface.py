@@ -2,10 +2,11 @@ import numpy as np
 import torch
 import pytest
 
-from facerecon.cache import RunCache
-from facerecon.data.dataset import FaceDataset, generate_synthface, load_synthface
+from facerecon.study.cache import RunCache
+from facerecon.data.dataset import FaceDataset
+from facerecon.data.generate import generate_synthface, load_synthface
 from facerecon.data.morphable import EXPRESSION_NAMES, LANDMARKS_SV, FaceModel, FaceModelConfig, build_face_model
-from facerecon.data.resample import TemplateResampler, disk_to_square
+from facerecon.mesh.resample import TemplateResampler, disk_to_square
 from facerecon.data.synthface import SynthFaceConfig, render_sample, yaw_bin_masks
 
 SMALL = dict(resolution=32, image_size=64, supersample=1)
@@ -64,6 +65,19 @@ def test_same_seed_byte_identical_different_seed_differs(model):
     other = render_sample(model, SynthFaceConfig(n=4, seed=4, **SMALL), 2)
     assert a["image"].tobytes() != other["image"].tobytes()
     assert not np.allclose(a["id_coeffs"], other["id_coeffs"])
+
+
+def test_train_and_test_splits_share_no_sample(model):
+    """The same seed and index in the two splits give different faces (identity, expression, pose, image)."""
+    n = 40
+    train = [render_sample(model, SynthFaceConfig(split="train", n=n, seed=0, **SMALL), i) for i in range(n)]
+    test = [render_sample(model, SynthFaceConfig(split="test", n=n, seed=0, **SMALL), i) for i in range(n)]
+    train_ids = {np.round(s["id_coeffs"], 6).tobytes() for s in train}
+    assert len(train_ids) == n
+    assert not train_ids & {np.round(s["id_coeffs"], 6).tobytes() for s in test}
+    distances = [np.abs(a["id_coeffs"] - b["id_coeffs"]).max() for a in train for b in test]
+    assert min(distances) > 1e-3                              # not even a near-duplicate identity
+    assert not {s["image"].tobytes() for s in train} & {s["image"].tobytes() for s in test}
 
 
 def test_generation_is_independent_of_sharding(tmp_path):

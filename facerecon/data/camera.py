@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CROP_SIZE = 113  # paper §3.3.3 and §4.2
+from ..mesh.frame import CROP_SIZE
+
 
 
 def rotation_3ddfa(pitch: float, yaw: float, roll: float) -> np.ndarray:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ..provenance import provenance
-from .camera import CROP_SIZE
+from ..study.provenance import provenance
+from ..mesh.frame import CROP_SIZE
 from .readers import RealSample, iter_samples, list_pairs, load_bfm
 from .shards import batched, finalize_folder, shard_name, write_index, write_shard
 

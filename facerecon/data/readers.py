@@ -19,7 +19,8 @@ from typing import Any, Iterator
 import numpy as np
 import scipy.io
 
-from .camera import CROP_SIZE, CropBox, crop_box_from_points, crop_image, project_3ddfa
+from ..mesh.frame import CROP_SIZE
+from .camera import CropBox, crop_box_from_points, crop_image, project_3ddfa
 
 SUBSETS_300WLP = ("AFW", "HELEN", "IBUG", "LFPW")
 # The 68 keypoint vertices of the standard trimmed BFM (53,215 vertices), 0-based.

@@ -103,14 +103,6 @@ def rasterize(vertices: torch.Tensor, faces: torch.Tensor, height: int, width: i
                      zbuf.view(height, width).float())
 
 
-def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    """Area-weighted unit vertex normals ``(N, 3)`` of ``vertices (N, 3)``, ``faces (F, 3)``."""
-    tri = vertices[faces]
-    face_n = torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=1)  # length = 2·area
-    normals = torch.zeros_like(vertices).index_add_(0, faces.reshape(-1), face_n.repeat_interleave(3, 0))
-    return F.normalize(normals, dim=1, eps=1e-12)
-
-
 @dataclass(frozen=True)
 class Light:
     """Ambient + one directional light (Lambertian) with a weak Blinn-Phong highlight; colours are RGB."""

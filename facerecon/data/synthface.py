@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from .camera import rotation_3ddfa
 from .morphable import EXPRESSION_NAMES, N_ALBEDO, ONE_SIDED_EXPRESSIONS, FaceModel, FaceModelConfig, \
     build_face_model
-from .render import Light, downsample, rasterize, shade, to_numpy_uint8, vertex_normals
+from ..mesh.ops import vertex_normals
+from .render import Light, downsample, rasterize, shade, to_numpy_uint8
 
 SPLITS = {"train": 0, "test": 1}
 # AFLW2000-3D holds 1312 / 383 / 305 images with |yaw| in [0,30] / (30,60] / (60,90] degrees.

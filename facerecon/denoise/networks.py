@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..models.blocks import SqueezeExcite
 from .nmf import Hamburger
 
 METHODS = ("unet_md", "dense_unet", "vae", "autoencoder", "attention_cnn")
@@ -112,23 +113,13 @@ class AutoEncoder(Padded):
         return torch.sigmoid(self.decoder(z))
 
 
-class SqueezeExcite(nn.Module):
-    def __init__(self, channels: int, reduction: int = 4):
-        super().__init__()
-        self.fc = nn.Sequential(nn.Linear(channels, channels // reduction), nn.ReLU(),
-                                nn.Linear(channels // reduction, channels), nn.Sigmoid())
-
-    def forward(self, x):
-        return x * self.fc(x.mean((2, 3)))[:, :, None, None]
-
-
 class AttentionCNN(Padded):
     def __init__(self, width: int, depth: int = 6):
         super().__init__()
         layers = [nn.Conv2d(3, 2 * width, 3, padding=1), nn.LeakyReLU(0.1)]
         for _ in range(depth):
             layers += [nn.Conv2d(2 * width, 2 * width, 3, padding=1), nn.GroupNorm(1, 2 * width), nn.LeakyReLU(0.1),
-                       SqueezeExcite(2 * width)]
+                       SqueezeExcite(2 * width, max(1, 2 * width // 4), nn.ReLU)]
         layers.append(nn.Conv2d(2 * width, 3, 3, padding=1))
         self.net = nn.Sequential(*layers)
 
@@ -136,10 +127,11 @@ class AttentionCNN(Padded):
         return (y - self.net(y)).clamp(0, 1)
 
 
-def build_denoiser(method: str, width: int = 16, nmf_rank: int = 16) -> nn.Module:
-    """One of :data:`METHODS` at ``width`` (paper: sizes not stated)."""
+def build_denoiser(method: str, width: int = 16, nmf_rank: int = 16, seed: int = 0) -> nn.Module:
+    """One of :data:`METHODS` at ``width`` (paper: sizes not stated); ``seed`` seeds the NMF bases of
+    ``unet_md``."""
     if method == "unet_md":
-        return UNet(width, conv_block, Hamburger(4 * width, rank=nmf_rank))
+        return UNet(width, conv_block, Hamburger(4 * width, rank=nmf_rank, seed=seed))
     if method == "dense_unet":
         return UNet(width, lambda i, o: DenseBlock(i, o, growth=max(4, width // 2)))
     if method == "vae":

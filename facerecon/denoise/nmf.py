@@ -51,8 +51,13 @@ def nmf(x: torch.Tensor, rank: int, steps: int, generator: torch.Generator | Non
 class Hamburger(nn.Module):
     """``x + norm(conv1×1(NMF(ReLU(conv1×1(x)))))``: the "lower bread", the NMF "ham", the "upper bread"."""
 
-    def __init__(self, channels: int, rank: int = 64, train_steps: int = 6, eval_steps: int = 7):
+    def __init__(self, channels: int, rank: int = 64, train_steps: int = 6, eval_steps: int = 7, seed: int = 0):
         super().__init__()
+        # The NMF bases start random. Their generator is the module's own, seeded by the caller, so a rerun
+        # anywhere draws the same bases: in training one stream from ``seed``, in evaluation the same draw
+        # for every call (outputs do not depend on what ran before).
+        self.seed = seed
+        self.train_generator = torch.Generator().manual_seed(seed)
         self.lower = nn.Conv2d(channels, channels, 1)
         self.upper = nn.Conv2d(channels, channels, 1, bias=False)
         self.norm = nn.GroupNorm(1, channels)
@@ -62,5 +67,6 @@ class Hamburger(nn.Module):
         b, c, h, w = x.shape
         z = F.relu(self.lower(x)).reshape(b, c, h * w)
         steps = self.train_steps if self.training else self.eval_steps
-        z = nmf(z, min(self.rank, c, h * w), steps).reshape(b, c, h, w)
+        generator = self.train_generator if self.training else torch.Generator().manual_seed(self.seed)
+        z = nmf(z, min(self.rank, c, h * w), steps, generator=generator).reshape(b, c, h, w)
         return F.relu(x + self.norm(self.upper(z)))

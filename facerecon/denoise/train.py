@@ -15,13 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
-from ..cache import RunCache
+from ..study.cache import RunCache
 from .networks import METHODS, build_denoiser
 from .noise import NOISE_MODELS, PAPER_LEVELS, add_noise, check_images
 
-DENOISE_CODE = ("denoise",)
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def train_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, progress: bool =
     clean = check_images(clean, "clean training images")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    model = build_denoiser(cfg.method, cfg.width, cfg.nmf_rank)
+    model = build_denoiser(cfg.method, cfg.width, cfg.nmf_rank, cfg.seed)
     opt = torch.optim.Adamax(model.parameters(), lr=cfg.lr)
     history = []
     for _ in tqdm(range(cfg.epochs), desc=f"train {cfg.method}", disable=not progress):
@@ -103,8 +102,13 @@ class TrainedDenoiser:
 
 
 def train_or_load_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, data_key: dict[str, Any], *, profile: str,
-                           cache: RunCache | None = None, progress: bool = True) -> TrainedDenoiser:
-    """The denoiser trained with ``cfg`` on the images described by ``data_key``, from the cache or trained now."""
+                           source_key: str | None, cache: RunCache | None = None,
+                           progress: bool = True) -> TrainedDenoiser:
+    """The denoiser trained with ``cfg`` on the images described by ``data_key``, from the cache or trained now.
+
+    ``source_key`` is the cache key of the dataset the images come from (``FaceDataset.cache_key``), so that a
+    change to the data's code or config gives a new denoiser; ``None`` only for images from outside the cache.
+    """
     import json
 
     cache = cache or RunCache()
@@ -118,8 +122,10 @@ def train_or_load_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, data_key
         return {"train_time_s": round(time.perf_counter() - start, 2), "final_loss": history[-1],
                 "parameters": sum(p.numel() for p in model.parameters())}
 
-    entry = cache.get_or_build("denoiser", key, build, profile=profile, seed=cfg.seed, code_modules=DENOISE_CODE)
-    model = build_denoiser(cfg.method, cfg.width, cfg.nmf_rank)
-    model.load_state_dict(torch.load(entry.file("denoiser.pt"), map_location="cpu"))
+    parents = (source_key,) if source_key else ()
+    entry = cache.get_or_build("denoiser", key, build, code=(__name__,), parents=parents, profile=profile,
+                               seed=cfg.seed)
+    model = build_denoiser(cfg.method, cfg.width, cfg.nmf_rank, cfg.seed)
+    model.load_state_dict(torch.load(entry.file("denoiser.pt"), map_location="cpu", weights_only=True))
     history = json.loads(entry.file("history.json").read_text())
     return TrainedDenoiser(model.eval(), cfg, history, entry.meta, entry.reused)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.resample import disk_to_square
+from .resample import disk_to_square
 
 RING_LAYOUTS = {"graded": (1, 10, 20, 40, 70), "literal": (1, 70, 70)}
 

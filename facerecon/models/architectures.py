@@ -12,7 +12,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .discriminator import DiscriminatorConfig, MeshDiscriminator
-from .encoder import INPUT_SIZE, EncoderConfig
+from ..mesh.frame import CROP_SIZE
+from .encoder import EncoderConfig
 from .generator import GeneratorConfig, MeshGenerator
 
 
@@ -59,8 +60,8 @@ def summary(name: str = "paper") -> dict:
     generator, discriminator = build(arch)
     generator.eval()
     discriminator.eval()
-    image = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-    landmarks = torch.full((1, 68, 2), INPUT_SIZE / 2)
+    image = torch.zeros(1, 3, CROP_SIZE, CROP_SIZE)
+    landmarks = torch.full((1, 68, 2), CROP_SIZE / 2)
     stages = generator.encoder(image)
     meshes = generator(image, landmarks)
     # minibatch discrimination needs a batch: measure D at batch 2 and halve
@@ -71,8 +72,8 @@ def summary(name: str = "paper") -> dict:
     return {
         "architecture": name,
         "config": {"generator": asdict(arch.generator), "discriminator": asdict(arch.discriminator)},
-        "input": [3, INPUT_SIZE, INPUT_SIZE],
-        "encoder": {"stem": [generator.encoder.stem[0].out_channels, INPUT_SIZE - 2, INPUT_SIZE - 2],
+        "input": [3, CROP_SIZE, CROP_SIZE],
+        "encoder": {"stem": [generator.encoder.stem[0].out_channels, CROP_SIZE - 2, CROP_SIZE - 2],
                     "stages": [list(s.shape[1:]) for s in stages]},
         "mesh_levels": [{"vertices": int(m.shape[1]), "faces": int(generator.faces(level).shape[0])}
                         for level, m in enumerate(meshes)],

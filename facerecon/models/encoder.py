@@ -14,22 +14,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..mesh.frame import CROP_SIZE
+from .blocks import SqueezeExcite
+
 # (expansion t, kernel k, out channels c, stride, padding of the first block, B0 repeats)
 B0_STAGES = ((1, 3, 16, 1, 1, 1), (6, 3, 24, 2, 2, 2), (6, 5, 40, 2, 2, 2), (6, 3, 80, 1, 1, 3),
              (6, 5, 112, 1, 2, 3), (6, 5, 192, 1, 2, 4), (6, 3, 320, 1, 1, 1))
 STEM_CHANNELS = 32
-INPUT_SIZE = 113
-
-
-class SqueezeExcite(nn.Module):
-    def __init__(self, channels: int, reduced: int):
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, reduced, 1)
-        self.expand = nn.Conv2d(reduced, channels, 1)
-
-    def forward(self, x):
-        s = x.mean((2, 3), keepdim=True)
-        return x * torch.sigmoid(self.expand(nn.functional.silu(self.reduce(s))))
 
 
 class MBConv(nn.Module):
@@ -88,8 +79,8 @@ class EfficientNetEncoder(nn.Module):
         self.out_channels = [config.channels(s[2]) for s in B0_STAGES]
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        if images.ndim != 4 or images.shape[1] != 3 or images.shape[2:] != (INPUT_SIZE, INPUT_SIZE):
-            raise ValueError(f"images must be (B, 3, {INPUT_SIZE}, {INPUT_SIZE}), got {tuple(images.shape)}")
+        if images.ndim != 4 or images.shape[1] != 3 or images.shape[2:] != (CROP_SIZE, CROP_SIZE):
+            raise ValueError(f"images must be (B, 3, {CROP_SIZE}, {CROP_SIZE}), got {tuple(images.shape)}")
         x = self.stem(images)
         outputs = []
         for stage in self.stages:

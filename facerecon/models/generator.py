@@ -39,8 +39,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..data.camera import CROP_SIZE
-from ..data.resample import TemplateResampler
+from ..mesh.frame import CROP_SIZE
+from ..mesh.resample import TemplateResampler
 from ..mesh.ops import edge_index
 from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
 from ..mesh.subdivide import subdivide, subdivision_levels

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data.camera import CROP_SIZE
+from ..mesh.frame import CROP_SIZE
 from ..data.dataset import FaceDataset
-from ..data.resample import TemplateResampler
+from ..mesh.resample import TemplateResampler
 from ..mesh.ops import face_normals, sample_surface
 
 

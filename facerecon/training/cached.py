@@ -1,7 +1,7 @@
 """Train-or-load through the run cache: the notebooks' way to get a trained mesh model.
 
-The key is the training config, the training data's config and the code of the model, mesh, training and data
-modules. Training writes its checkpoints to a persistent work folder beside the cache entry (keyed the same), so
+The key is the training config, the training split's cache key and the code this module imports (the
+trainer, models, mesh, data and metrics modules, found from the import graph). Training writes its checkpoints to a persistent work folder beside the cache entry (keyed the same), so
 a notebook run that is interrupted resumes from its last checkpoint the next time; the entry itself appears only
 when training finished.
 """
@@ -13,15 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..cache import RunCache
-from ..data.dataset import FaceDataset, load_synthface
+from ..data.generate import load_synthface
 from ..data.synthface import SynthFaceConfig
-from ..provenance import code_version
+from ..study.cache import RunCache
 from .config import TrainConfig, named_config
 from .trainer import Trainer, load_generator
 
-MODEL_CODE = ("models", "mesh", "training", "data/dataset.py", "data/resample.py", "data/synthface.py",
-              "data/morphable.py", "data/render.py", "metrics.py")
 OUTPUTS = ("generator.pt", "log.csv", "log.json", "summary.json")
 
 
@@ -52,18 +49,19 @@ def train_or_load(cfg: TrainConfig, data: SynthFaceConfig, *, profile: str, cach
     import json
 
     cache = cache or RunCache()
+    train = load_synthface(data, cache=cache, workers=workers, progress=progress, profile=profile)
     key_config = {"train": cfg.to_dict(), "data": asdict(data)}
-    final = cache.entry_path("model", key_config, code_version(*MODEL_CODE))
+    key = dict(code=(__name__,), parents=(train.cache_key,))
+    final = cache.entry_path("model", key_config, **key)
     work = final.parent / f".work-{final.name}"
 
     def build(tmp: Path) -> dict[str, Any]:
-        train: FaceDataset = load_synthface(data, cache=cache, workers=workers, progress=progress, profile=profile)
         result = Trainer(cfg, train, work, progress=progress).run(resume=True)
         for name in OUTPUTS:
             shutil.copy2(work / name, tmp / name)
         return result.summary
 
-    entry = cache.get_or_build("model", key_config, build, profile=profile, seed=cfg.seed, code_modules=MODEL_CODE)
+    entry = cache.get_or_build("model", key_config, build, **key, profile=profile, seed=cfg.seed)
     shutil.rmtree(work, ignore_errors=True)
     generator, loaded_cfg = load_generator(entry.file("generator.pt"))
     logs = json.loads(entry.file("log.json").read_text())

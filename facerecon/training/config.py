@@ -10,12 +10,22 @@ Each of the paper's GAN modifications (§3.2) is a switch of its own:
 
 ``mode="no_gan"`` trains with the reconstruction losses only (Pixel2Mesh-style); every GAN mode keeps them too,
 since the generator is conditioned on an image and must match its GT mesh.
+
+The generator's settings live in one place, :class:`~facerecon.models.generator.GeneratorConfig`, held by
+:class:`TrainConfig` (its ``architecture`` names the starting point). Profiles and notebooks pass flat keys;
+:meth:`TrainConfig.from_flat` sorts them into the two dataclasses and :func:`flat_keys` lists the allowed ones,
+derived from the dataclasses' fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import json
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
+
+from ..models.architectures import get_architecture
+from ..models.encoder import EncoderConfig
+from ..models.generator import GeneratorConfig
 
 
 @dataclass(frozen=True)
@@ -24,12 +34,9 @@ class TrainConfig:
 
     model: str = "full"
     architecture: str = "paper"          # facerecon.models.architectures: paper, cpu, smoke
+    generator: GeneratorConfig | None = None   # None: the architecture's generator, identity blocks on
     mode: str = "gan"                    # "gan" or "no_gan"
-    prior: str = "hemisphere"            # what the generator deforms: "hemisphere" (paper) or "mean_face" (option)
-    landmarks: str = "broadcast"         # landmark input: raw "broadcast" (paper) or "residual" from the posed mean face
-    landmark_shape: bool = False         # linear shape basis driven by the residual landmarks (study option)
     minibatch: bool = True
-    identity_blocks: bool = True
     label_smoothing: bool = True
     modified_loss: bool = True
     adversarial_weight: float = 0.01     # interpretation: the paper gives none
@@ -50,6 +57,9 @@ class TrainConfig:
     mixed_precision: str = "no"          # Accelerate: "no", "fp16", "bf16"
 
     def __post_init__(self):
+        if self.generator is None:
+            base = get_architecture(self.architecture).generator
+            object.__setattr__(self, "generator", replace(base, identity_blocks=True))
         if self.mode not in ("gan", "no_gan"):
             raise ValueError(f"mode must be 'gan' or 'no_gan', got {self.mode!r}")
         for name in ("steps", "batch_size", "gt_points", "checkpoint_every", "d_steps"):
@@ -59,8 +69,6 @@ class TrainConfig:
             raise ValueError("minibatch discrimination needs batch_size >= 2")
         if self.fit_levels not in ("all", "last"):
             raise ValueError(f"fit_levels must be 'all' or 'last', got {self.fit_levels!r}")
-        if self.landmarks not in ("broadcast", "residual", "none"):
-            raise ValueError(f"landmarks must be 'broadcast', 'residual' or 'none', got {self.landmarks!r}")
         if self.edge_on not in ("mesh", "displacement"):
             raise ValueError(f"edge_on must be 'mesh' or 'displacement', got {self.edge_on!r}")
         if self.chamfer_on not in ("surface", "vertices"):
@@ -69,12 +77,12 @@ class TrainConfig:
             raise ValueError(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["betas"] = list(self.betas)
-        return d
+        """JSON-normal (tuples as lists), as stored in checkpoints and cache keys."""
+        return json.loads(json.dumps(asdict(self)))
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> "TrainConfig":
+        """The inverse of :meth:`to_dict` (a checkpoint's or cache entry's stored config)."""
         known = {f.name for f in fields(TrainConfig)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -82,7 +90,36 @@ class TrainConfig:
         d = dict(d)
         if "betas" in d:
             d["betas"] = tuple(d["betas"])
+        if isinstance(d.get("generator"), dict):
+            d["generator"] = _generator_from_dict(d["generator"])
         return TrainConfig(**d)
+
+    @staticmethod
+    def from_flat(**flat: Any) -> "TrainConfig":
+        """A config from flat keys (a profile's ``train`` section, a notebook's parameters): the
+        :class:`GeneratorConfig` fields among them adjust the architecture's generator."""
+        unknown = sorted(set(flat) - set(flat_keys()))
+        if unknown:
+            raise ValueError(f"unknown training parameters {unknown}; allowed: {sorted(flat_keys())}")
+        generator_keys = {f.name for f in fields(GeneratorConfig)}
+        base = get_architecture(flat.get("architecture", "paper")).generator
+        generator = replace(base, **{"identity_blocks": True,
+                                     **{k: v for k, v in flat.items() if k in generator_keys}})
+        return TrainConfig.from_dict({**{k: v for k, v in flat.items() if k not in generator_keys},
+                                      "generator": generator})
+
+
+def flat_keys() -> tuple[str, ...]:
+    """Every key :meth:`TrainConfig.from_flat` takes: the training fields and the generator's switches."""
+    own = [f.name for f in fields(TrainConfig) if f.name != "generator"]
+    return tuple(own + [f.name for f in fields(GeneratorConfig) if f.name != "encoder"])
+
+
+def _generator_from_dict(d: dict[str, Any]) -> GeneratorConfig:
+    d = dict(d)
+    d["feature_stages"] = tuple(d["feature_stages"])
+    d["encoder"] = EncoderConfig(**d["encoder"])
+    return GeneratorConfig(**d)
 
 
 # The named models: the full model, the GAN without the paper's modifications, reconstruction only.
@@ -96,10 +133,10 @@ NAMED_MODELS: dict[str, dict[str, Any]] = {
 
 
 def named_config(name: str, **overrides: Any) -> TrainConfig:
-    """The configuration of a named model, with overrides (e.g. ``steps``, ``architecture``, ``seed``)."""
+    """The configuration of a named model, with flat overrides (e.g. ``steps``, ``architecture``, ``prior``)."""
     if name not in NAMED_MODELS:
         raise ValueError(f"unknown model {name!r}: expected one of {sorted(NAMED_MODELS)}")
-    return TrainConfig.from_dict({**NAMED_MODELS[name], **overrides, "model": name})
+    return TrainConfig.from_flat(**{**NAMED_MODELS[name], **overrides, "model": name})
 
 
 def config_differences(a: dict[str, Any], b: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:

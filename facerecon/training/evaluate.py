@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..data.camera import CROP_SIZE
+from ..mesh.frame import CROP_SIZE
 from ..data.dataset import FaceDataset
 from ..data.synthface import yaw_bin_masks
 from ..mesh.pose import apply_weak_perspective, fit_weak_perspective

@@ -31,7 +31,7 @@ from ..models.architectures import Architecture, get_architecture
 from ..models.discriminator import MeshDiscriminator
 from ..mesh.ops import sample_surface
 from ..models.generator import MeshGenerator
-from ..runtime import seed_everything
+from ..study.runtime import seed_everything
 from .batches import MeshBatches, step_indices
 from .config import TrainConfig, config_differences
 
@@ -50,9 +50,8 @@ def build_models(cfg: TrainConfig, mean_face: FaceDataset | None = None
     """Generator (and discriminator in GAN mode) of ``cfg``'s architecture with its switches applied; the
     ``"mean_face"`` prior is taken from ``mean_face``'s morphable model when given."""
     arch: Architecture = get_architecture(cfg.architecture)
-    generator = MeshGenerator(replace(arch.generator, identity_blocks=cfg.identity_blocks, prior=cfg.prior,
-                                               landmarks=cfg.landmarks, landmark_shape=cfg.landmark_shape))
-    if cfg.prior == "mean_face" and mean_face is not None:
+    generator = MeshGenerator(cfg.generator)
+    if cfg.generator.prior == "mean_face" and mean_face is not None:
         if mean_face.model is None:
             raise ValueError(f"prior 'mean_face' needs a morphable model with the data; {mean_face.folder} has none")
         generator.set_mean_face(mean_face.model.mean, mean_face.uv, mean_face.faces, mean_face.model.landmark_index)
@@ -123,7 +122,7 @@ class Trainer:
                  device: str | None = None):
         from accelerate import Accelerator
 
-        from ..runtime import pick_device
+        from ..study.runtime import pick_device
 
         self.cfg = cfg
         self.out_dir = Path(out_dir)

@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from .paths import PACKAGE_DIR
+
 
 # The packages whose versions change results; recorded with every result.
 TRACKED_PACKAGES = (
@@ -46,20 +47,10 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
     return versions
 
 
-def code_version(*modules: str) -> str:
-    """A hash of the package's own source files: any edit to them changes it.
-
-    ``modules`` narrows it to sub-packages or modules (e.g. ``"data"``, ``"mesh/template.py"``) so that a
-    generated dataset is not invalidated by an edit to the trainer; default: the whole package. The run cache
-    keys on it, so a cached result is never reused by code that would compute it differently.
-    """
+def code_version() -> str:
+    """A hash of the whole package's source (the run cache keys on finer hashes: :mod:`.codehash`)."""
     digest = hashlib.sha256()
-    roots = [PACKAGE_DIR / m for m in modules] if modules else [PACKAGE_DIR]
-    for root in roots:
-        if not root.exists():
-            raise ValueError(f"code_version: {root} is not part of the facerecon package")
-    files = sorted({f for root in roots for f in ([root] if root.is_file() else root.rglob("*.py"))})
-    for file in files:
+    for file in sorted(PACKAGE_DIR.rglob("*.py")):
         digest.update(file.relative_to(PACKAGE_DIR).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:16]

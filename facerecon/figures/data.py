@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .morphable import EXPRESSION_NAMES, FaceModel
-from .render import Light, to_numpy_uint8
-from .synthface import AFLW2000_YAW_BIN_COUNTS, render_face, yaw_bin_masks
+from ..data.morphable import EXPRESSION_NAMES, FaceModel
+from ..data.render import Light, to_numpy_uint8
+from ..data.synthface import AFLW2000_YAW_BIN_COUNTS, render_face, yaw_bin_masks
 
 FRONT_LIGHT = Light(direction=(0.3, 0.4, 1.0), ambient=0.35, diffuse=0.75, specular=0.05)
 

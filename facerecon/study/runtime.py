@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import __version__
+from .. import __version__
 from .provenance import device_description, git_commit
 
 

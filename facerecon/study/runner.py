@@ -1,18 +1,20 @@
 """Executing the study's notebooks with papermill under a profile.
 
 Executed copies go to ``_executed/<stem>.ipynb`` (git-ignored, rendered by the book); each notebook writes
-its key results to ``_results/<profile>/<stem>.json`` through :func:`facerecon.results.save_results`.
+its key results to ``_results/<profile>/<stem>.json`` through :func:`facerecon.study.results.save_results`.
 """
 
 from __future__ import annotations
 
-import ast
-import json
 import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .profiles import find_root, load_profile, resolve_profile_name
+from .parameters import resolve_parameters
+from .paths import find_root
+from .profiles import load_profile, resolve_profile_name
+from .provenance import git_commit
+from .results import results_path
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
@@ -22,38 +24,10 @@ def list_notebooks(root: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted((root / "notebooks").glob(NOTEBOOK_GLOB))}
 
 
-def declared_parameters(notebook: Path) -> dict[str, Any]:
-    """Names and default values assigned in the notebook's cell tagged ``parameters``."""
-    cells = json.loads(notebook.read_text())["cells"]
-    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(tagged) != 1:
-        raise ValueError(f"{notebook}: expected exactly one cell tagged 'parameters', found {len(tagged)}")
-    source = "".join(tagged[0]["source"])
-    params: dict[str, Any] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            params[node.targets[0].id] = ast.literal_eval(node.value)
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            params[node.target.id] = ast.literal_eval(node.value)
-    return params
-
-
-def resolve_parameters(notebook: Path, section: dict[str, Any], profile: str) -> dict[str, Any]:
-    """The notebook's defaults overridden by the profile section; an undeclared name is an error."""
-    declared = declared_parameters(notebook)
-    unknown = sorted(set(section) - set(declared))
-    if unknown:
-        raise ValueError(f"profile {profile!r} sets {unknown} for {notebook.stem}, which does not declare "
-                         f"them; its parameters are: {sorted(declared)}")
-    return {**declared, **section, "profile": profile}
-
-
 def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | None = None,
                   progress: bool = True) -> list[dict[str, Any]]:
     """Execute notebooks under ``profile`` into ``_executed/``; returns one record per notebook."""
     import papermill
-
-    from .results import results_path  # results imports this module
 
     root = root or find_root()
     profile = resolve_profile_name(profile)
@@ -83,7 +57,7 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
         wall = round(time.perf_counter() - start, 2)
         if not results_file.is_file():
             raise RuntimeError(f"{stem} ran but wrote no results file {results_file}: every notebook must "
-                               "call facerecon.results.save_results")
+                               "call facerecon.study.results.save_results")
         records.append({"notebook": stem, "profile": profile, "wall_time_s": wall, "results": str(results_file)})
     _write_run_info(root, profile, records)
     return records
@@ -91,8 +65,6 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
 
 def _write_run_info(root: Path, profile: str, records: list[dict[str, Any]]) -> None:
     """The page fragment the book's intro includes: which profile produced the pages."""
-    from .provenance import git_commit
-
     rows = "\n".join(f"| `{r['notebook']}` | {r['wall_time_s']:.1f} s |" for r in records)
     (root / "_executed" / "run_info.md").write_text(
         f"The executed pages of this build come from the **`{profile}`** profile, commit `{git_commit(root)}`.\n\n"

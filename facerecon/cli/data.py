@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .cli import command
 
-
-@command("data")
-def _data(p: argparse.ArgumentParser):
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data")
     sub = p.add_subparsers(dest="data_command", required=True)
     synth = sub.add_parser("synth", help="generate a SynthFace split")
     synth.add_argument("--split", choices=["train", "test"], required=True)
@@ -29,27 +27,28 @@ def _data(p: argparse.ArgumentParser):
     conv.add_argument("--skip-bad", action="store_true", help="skip and list unreadable samples")
     conv.add_argument("--overwrite", action="store_true")
     conv.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=_run)
 
-    def run(args):
-        if args.data_command == "synth":
-            from .data.dataset import generate_synthface
-            from .data.synthface import SynthFaceConfig
 
-            cfg = SynthFaceConfig(split=args.split, n=args.n, seed=args.seed, resolution=args.resolution,
-                                  shard_size=args.shard_size)
-            index = generate_synthface(cfg, args.out, workers=args.workers, progress=not args.no_progress,
-                                       overwrite=args.overwrite)
-            print(f"synthface {args.split}: {index['n']} samples, {index['mesh']['n_vertices']} GT vertices, "
-                  f"{index['samples_per_minute']:.0f} samples/min, yaw bins {index['yaw_bin_counts']} -> {args.out}")
-            return 0
-        from .data.convert import convert_dataset
+def _run(args) -> int:
+    if args.data_command == "synth":
+        from ..data.generate import generate_synthface
+        from ..data.synthface import SynthFaceConfig
 
-        index = convert_dataset(args.dataset, args.root, args.out, bfm_path=args.bfm, skip_bad=args.skip_bad,
-                                overwrite=args.overwrite, progress=not args.no_progress)
-        bad = index["bad_files"]
-        print(f"{args.dataset}: {index['n']} samples converted, {len(bad)} skipped, mesh "
-              f"{'yes' if index['mesh'] else 'absent (no BFM)'} -> {args.out}")
-        for item in bad:
-            print(f"  skipped {item['file']}: {item['error']}")
+        cfg = SynthFaceConfig(split=args.split, n=args.n, seed=args.seed, resolution=args.resolution,
+                              shard_size=args.shard_size)
+        index = generate_synthface(cfg, args.out, workers=args.workers, progress=not args.no_progress,
+                                   overwrite=args.overwrite)
+        print(f"synthface {args.split}: {index['n']} samples, {index['mesh']['n_vertices']} GT vertices, "
+              f"{index['samples_per_minute']:.0f} samples/min, yaw bins {index['yaw_bin_counts']} -> {args.out}")
         return 0
-    return run
+    from ..data.convert import convert_dataset
+
+    index = convert_dataset(args.dataset, args.root, args.out, bfm_path=args.bfm, skip_bad=args.skip_bad,
+                            overwrite=args.overwrite, progress=not args.no_progress)
+    bad = index["bad_files"]
+    print(f"{args.dataset}: {index['n']} samples converted, {len(bad)} skipped, mesh "
+          f"{'yes' if index['mesh'] else 'absent (no BFM)'} -> {args.out}")
+    for item in bad:
+        print(f"  skipped {item['file']}: {item['error']}")
+    return 0

@@ -1,4 +1,5 @@
-"""A controlled mode-collapse experiment: GANs on a ring of 2D Gaussians (paper §3.2's modifications).
+"""The models of a controlled mode-collapse experiment: GANs on a ring of 2D Gaussians (paper §3.2's
+modifications); trained by :func:`facerecon.training.gan2d.train_toy`.
 
 The data are ``modes`` Gaussians of standard deviation ``std`` on a circle; a generator maps noise to 2D points.
 A mode is *covered* when at least 1% of the generated samples fall within 3σ of it; a sample is *high quality*
@@ -13,15 +14,14 @@ collapse onto a few modes; each of the paper's modifications is a switch:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .models import losses
-from .models.discriminator import MinibatchDiscrimination
+from .discriminator import MinibatchDiscrimination
 
 SWITCHES = ("minibatch", "identity_blocks", "label_smoothing", "modified_loss")
 
@@ -104,34 +104,6 @@ def mode_metrics(samples: np.ndarray, cfg: Toy2DConfig) -> dict[str, float]:
     near = d.min(1) <= 3 * cfg.std
     counts = np.bincount(d.argmin(1)[near], minlength=cfg.modes)
     return {"modes_covered": int((counts >= 0.01 * len(samples)).sum()), "high_quality": float(near.mean())}
-
-
-def train_toy(cfg: Toy2DConfig) -> dict:
-    """Train one toy GAN; returns its final samples, per-step losses and the mode metrics."""
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    g, d = ToyGenerator(cfg), ToyDiscriminator(cfg)
-    opt_g = torch.optim.Adam(g.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
-    smoothing = losses.LabelSmoothing() if cfg.label_smoothing else losses.NO_SMOOTHING
-    g_losses, d_losses = np.zeros(cfg.steps), np.zeros(cfg.steps)
-    for step in range(cfg.steps):
-        real = sample_real(cfg, cfg.batch_size, gen)
-        fake = g(torch.randn(cfg.batch_size, cfg.z_dim, generator=gen))
-        d_loss = losses.discriminator_loss(d(real), d(fake.detach()), smoothing)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        logits = d(fake)
-        g_loss = losses.generator_gan_loss(logits, cfg.modified_loss, smoothing)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        g_losses[step], d_losses[step] = g_loss.item(), d_loss.item()
-    with torch.no_grad():
-        samples = g(torch.randn(cfg.eval_samples, cfg.z_dim, generator=gen)).numpy()
-    return {"config": asdict(cfg), "samples": samples, "g_loss": g_losses, "d_loss": d_losses,
-            **mode_metrics(samples, cfg)}
 
 
 def variants() -> dict[str, dict[str, bool]]:

@@ -4,6 +4,10 @@ An entry is a folder ``<root>/<kind>/<key>/`` holding the files a build wrote pl
 (config, provenance, the size and SHA-256 of every file). A build writes into a temporary folder and the
 folder is renamed into place only after its manifest is complete, so an interrupted build never leaves an
 entry that reads back as complete. Same config and code → the entry is reused; any change → a new key.
+
+The key covers the kind, the config, the code that builds the entry (every ``facerecon`` module its builder
+imports, found from the import graph, and the library versions: :mod:`facerecon.study.codehash`) and the keys
+of the entries it was built from (a denoiser's includes its training set's).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .provenance import code_version, provenance
+from .codehash import code_hash
+from .paths import cache_dir
+from .provenance import provenance
 
 MANIFEST = "manifest.json"
 
@@ -27,22 +33,12 @@ class CacheCorruptError(RuntimeError):
     """A cache entry exists but fails its manifest check (missing, truncated or altered files)."""
 
 
-def default_root() -> Path:
-    """``$FACERECON_CACHE`` if set, else ``_cache/`` at the repository root (the current folder outside one)."""
-    if "FACERECON_CACHE" in os.environ:
-        return Path(os.environ["FACERECON_CACHE"]).resolve()
-    from .profiles import find_root
-
+def config_key(kind: str, config: dict[str, Any], code: str, parents: tuple[str, ...] = ()) -> str:
+    """SHA-256 (first 20 hex digits) of the kind, the JSON-normalized config, the code hash and the parents'
+    keys."""
     try:
-        return find_root() / "_cache"
-    except FileNotFoundError:
-        return Path("_cache").resolve()
-
-
-def config_key(kind: str, config: dict[str, Any], code: str) -> str:
-    """SHA-256 (first 20 hex digits) of the kind, the JSON-normalized config and the code version."""
-    try:
-        blob = json.dumps({"kind": kind, "config": config, "code": code}, sort_keys=True, allow_nan=False)
+        blob = json.dumps({"kind": kind, "config": config, "code": code, "parents": list(parents)},
+                          sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"cache config for {kind!r} must be JSON-serializable scalars/lists/dicts: {err}")
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
@@ -78,42 +74,46 @@ class CacheEntry:
 class RunCache:
     """Build-or-reuse store for trained models, denoisers and generated datasets.
 
-    >>> cache = RunCache("_cache")                                     # doctest: +SKIP
-    >>> entry = cache.get_or_build("synthface", cfg, build, profile="cpu", seed=0)  # doctest: +SKIP
+    >>> cache = RunCache("_cache")                                                   # doctest: +SKIP
+    >>> entry = cache.get_or_build("synthface", cfg, build, code=(__name__,), profile="cpu", seed=0)  # doctest: +SKIP
+
+    ``code`` names the module(s) whose code builds the entry (usually the caller's ``__name__``); ``parents``
+    the keys of the entries it was built from.
     """
 
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root).resolve() if root is not None else default_root()
+        self.root = Path(root).resolve() if root is not None else cache_dir()
 
-    def entry_path(self, kind: str, config: dict[str, Any], code: str) -> Path:
+    def entry_path(self, kind: str, config: dict[str, Any], *, code: tuple[str, ...],
+                   parents: tuple[str, ...] = ()) -> Path:
         if not kind.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"cache kind must be alphanumeric with - or _, got {kind!r}")
-        return self.root / kind / config_key(kind, config, code)
+        return self.root / kind / config_key(kind, config, code_hash(*code), tuple(parents))
 
-    def load(self, kind: str, config: dict[str, Any], *, code_modules: tuple[str, ...] = (),
+    def load(self, kind: str, config: dict[str, Any], *, code: tuple[str, ...], parents: tuple[str, ...] = (),
              verify_hashes: bool = False) -> CacheEntry | None:
-        """The complete entry for this config and code, ``None`` if there is none.
+        """The complete entry for this config, code and parents, ``None`` if there is none.
 
         Raises :class:`CacheCorruptError` if the entry exists but fails its manifest check.
         """
-        path = self.entry_path(kind, config, code_version(*code_modules))
+        path = self.entry_path(kind, config, code=code, parents=parents)
         if not path.exists():
             return None
         return CacheEntry(path, self._verify(path, verify_hashes), reused=True)
 
     def get_or_build(self, kind: str, config: dict[str, Any], build: Callable[[Path], dict[str, Any] | None],
-                     *, profile: str, seed: int | None, code_modules: tuple[str, ...] = (),
+                     *, code: tuple[str, ...], parents: tuple[str, ...] = (), profile: str, seed: int | None,
                      verify_hashes: bool = False) -> CacheEntry:
-        """Reuse the entry for ``(kind, config, code)`` or run ``build(tmp_dir)`` and store what it writes.
+        """Reuse the entry for ``(kind, config, code, parents)`` or run ``build(tmp_dir)`` and store what it
+        writes.
 
         ``build`` writes its files into the folder it is given and returns a JSON-serializable dict (stored
         as ``meta``). If ``build`` raises, nothing is stored and the temporary folder is removed.
         """
-        existing = self.load(kind, config, code_modules=code_modules, verify_hashes=verify_hashes)
+        existing = self.load(kind, config, code=code, parents=parents, verify_hashes=verify_hashes)
         if existing is not None:
             return existing
-        code = code_version(*code_modules)
-        final = self.entry_path(kind, config, code)
+        final = self.entry_path(kind, config, code=code, parents=parents)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".tmp-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
@@ -123,7 +123,8 @@ class RunCache:
             files = {p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
                      for p in sorted(tmp.rglob("*")) if p.is_file()}
             manifest = {
-                "kind": kind, "key": final.name, "config": config, "code_version": code,
+                "kind": kind, "key": final.name, "config": config, "code": list(code),
+                "code_hash": code_hash(*code), "parents": list(parents),
                 "meta": meta, "files": files,
                 "provenance": provenance(profile=profile, params=config, seed=seed,
                                          wall_time_s=round(time.perf_counter() - start, 3)),

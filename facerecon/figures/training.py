@@ -7,10 +7,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..gan2d import ring_modes
+from ..models.gan2d import ring_modes
 from ..models import losses
 from ..models.discriminator import MinibatchDiscrimination
-from .stability import moving_average
+from ..training.stability import moving_average
 
 
 def _identity_gradient(depth: int, residual: bool, width: int = 64, seed: int = 0) -> float:

@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..data.camera import CROP_SIZE
+from ..mesh.frame import CROP_SIZE
 from ..metrics import chamfer_distance, earth_movers_distance
-from ..plotting.tables import markdown_table
-from .architectures import build, get_architecture
+from .tables import markdown_table
+from ..models.architectures import build, get_architecture
 
 # The sizes the paper states (§3.3.1, §3.3.2, §4.2), for the side-by-side table.
 PAPER_STATED = {

@@ -13,17 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .notebooks import declared_parameters
+from .paths import relative_to_root, results_dir
 from .provenance import provenance
-
-
-def collect_parameters(namespace: dict[str, Any], stem: str, root: Path | None = None) -> dict[str, Any]:
-    """The current values of the parameters the notebook ``stem`` declares (read from its parameters cell)."""
-    from .profiles import find_root
-
-    notebook = (root or find_root()) / "notebooks" / f"{stem}.ipynb"
-    names = list(declared_parameters(notebook)) + ["profile"]
-    return {name: namespace[name] for name in names if name in namespace}
 
 
 def _jsonable(value: Any) -> Any:
@@ -37,6 +28,8 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (np.floating, float)):
         return None if not math.isfinite(float(value)) else float(value)
+    if isinstance(value, Path):  # committed results carry no machine paths
+        return relative_to_root(value)
     if hasattr(value, "item") and callable(value.item):  # 0-d tensors
         return _jsonable(value.item())
     return value
@@ -44,10 +37,7 @@ def _jsonable(value: Any) -> Any:
 
 def results_path(stem: str, profile: str, root: Path | None = None) -> Path:
     """``$FACERECON_RESULTS/<profile>/<stem>.json``, default ``_results/`` at the repository root."""
-    from .profiles import find_root
-
-    base = Path(os.environ.get("FACERECON_RESULTS", (root or find_root()) / "_results"))
-    return base / profile / f"{stem}.json"
+    return results_dir(root) / profile / f"{stem}.json"
 
 
 def save_results(stem: str, results: dict[str, Any], *, params: dict[str, Any], seed: int | None,

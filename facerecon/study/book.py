@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .profiles import find_root
+from .paths import find_root
 
 # A page must not load JS or CSS from another host. sphinx-thebe's inert THEBE_JS_URL string sits in a script
 # body, not in a src/href attribute, so it does not match.

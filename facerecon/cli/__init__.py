@@ -1,0 +1,44 @@
+"""The ``facerecon`` command line.
+
+    facerecon run-notebooks --profile {auto,smoke,cpu,gpu} [--only STEM ...]
+    facerecon build-book [--no-strict]
+    facerecon check-offline [DIR]
+    facerecon data synth|convert ...
+    facerecon info [--config paper|cpu|smoke] [--json]
+    facerecon train --profile P --model NAME --out DIR [--resume]
+
+Each command module adds its sub-parser(s) and handler in ``add_commands``; this module wires them explicitly.
+Nothing in the package imports the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from . import book, data, info, train
+
+COMMAND_MODULES = (book, data, info, train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facerecon", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"facerecon {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError, RuntimeError, FloatingPointError) as err:
+        print(f"facerecon {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

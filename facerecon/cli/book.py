@@ -1,0 +1,47 @@
+"""``facerecon run-notebooks``, ``build-book`` and ``check-offline``: executing and rendering the book."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..study.book import build_book, external_assets
+from ..study.runner import run_notebooks
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run-notebooks", help="execute the chapters under a profile")
+    p.add_argument("--profile", default="auto", help="smoke, cpu, gpu, or auto (gpu when CUDA is available)")
+    p.add_argument("--only", nargs="+", metavar="STEM", help="notebook stems, e.g. 00_data")
+    p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(handler=_run_notebooks)
+
+    p = sub.add_parser("build-book", help="strict build of the executed chapters")
+    p.add_argument("--root", type=Path)
+    p.add_argument("--no-strict", action="store_true", help="without -W -n --keep-going")
+    p.set_defaults(handler=_build_book)
+
+    p = sub.add_parser("check-offline", help="fail if a built page loads JS/CSS from the internet")
+    p.add_argument("html_dir", nargs="?", type=Path, default=Path("_build/html"))
+    p.set_defaults(handler=_check_offline)
+
+
+def _run_notebooks(args) -> int:
+    records = run_notebooks(args.profile, args.only, args.root, progress=not args.no_progress)
+    for r in records:
+        print(f"{r['notebook']}: {r['wall_time_s']:.1f} s under {r['profile']} -> {r['results']}")
+    return 0
+
+
+def _build_book(args) -> int:
+    print(f"book built: {build_book(args.root, strict=not args.no_strict)}")
+    return 0
+
+
+def _check_offline(args) -> int:
+    hits = external_assets(args.html_dir)
+    for page, url in hits:
+        print(f"{page}: loads {url}")
+    print(f"{len(hits)} external JS/CSS references in {args.html_dir}")
+    return 1 if hits else 0
