@@ -28,8 +28,10 @@ html: env
 
 book: notebooks html
 
+# notebooks/ first: nbval executes each committed chapter once and compares its outputs with the stored smoke
+# outputs; the notebook tests in tests/ then read the results that run wrote (see tests/conftest.py).
 test: env
-	TQDM_DISABLE=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	TQDM_DISABLE=1 $(BIN)/python -m pytest notebooks tests --nbval --nbval-current-env \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -ra
 
 clean:

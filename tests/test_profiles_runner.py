@@ -79,3 +79,30 @@ def test_results_folder_follows_the_environment(tmp_path, monkeypatch):
     assert record["results"] == str(written)
     assert json.loads(written.read_text())["results"] == {"n": 5}
     assert not (root / "_results").exists()
+
+
+def test_smoke_is_the_notebooks_own_parameters(root):
+    """nbval executes the committed chapters as they are: the smoke profile must not override their defaults."""
+    sections = load_profile("smoke", root)
+    for stem, section in sections.items():
+        assert section == {}, f"profiles/smoke.yaml sets {sorted(section)} for {stem}: put smoke values in its parameters cell"
+
+
+@pytest.mark.parametrize("stem", ["03_gan_modifications", "07_loss_stability"])
+def test_smoke_train_section_is_what_the_chapters_train(root, stem):
+    from facerecon.study.profiles import load_train_section
+    from facerecon.training.cached import train_settings
+
+    declared = train_settings(declared_parameters(list_notebooks(root)[stem]))
+    assert declared == load_train_section("smoke", root)
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_every_train_section_builds_a_config(root, profile):
+    from facerecon.study.profiles import load_train_section
+    from facerecon.training.cached import run_config
+
+    cfg, data = run_config("full", seed=0, **load_train_section(profile, root))
+    assert data.n > 0 and cfg.generator is not None
+    with pytest.raises(ValueError, match="unknown training parameters"):
+        run_config("full", seed=0, **{**load_train_section(profile, root), "landmark_shap": True})

@@ -337,5 +337,11 @@ def test_stability_stats_against_naive_loops():
     assert stats["spread"] == pytest.approx(float(np.std(part)))
     assert stability_stats(0.01 * np.arange(40))["drift"] == pytest.approx(1.0)   # 0.01 per step = 1 per 100
     assert stability_stats(np.full(30, 2.0))["oscillation"] == pytest.approx(0.0, abs=1e-12)
+    # a constant added to the loss (the adversarial term shifts the generator's total) changes no statistic
+    # of the swings, only the level
+    shifted = stability_stats(values - 5.0, tail=0.5, window=4)
+    for key in ("oscillation", "spread", "drift"):
+        assert shifted[key] == pytest.approx(stats[key])
+    assert shifted["mean"] == pytest.approx(stats["mean"] - 5.0)
     with pytest.raises(ValueError, match="at least 4 steps"):
         stability_stats([1.0, 2.0])

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..study.book import build_book, external_assets
-from ..study.runner import run_notebooks
+from ..study.runner import run_notebooks, store_smoke_outputs
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", nargs="+", metavar="STEM", help="notebook stems, e.g. 00_data")
     p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--store-smoke-outputs", action="store_true",
+                   help="execute the chapters in place with their smoke parameters and keep the outputs: the "
+                        "reference nbval compares (commit the notebooks afterwards)")
     p.set_defaults(handler=_run_notebooks)
 
     p = sub.add_parser("build-book", help="strict build of the executed chapters")
@@ -28,6 +31,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_notebooks(args) -> int:
+    if args.store_smoke_outputs:
+        for path in store_smoke_outputs(args.root, args.only):
+            print(f"stored smoke outputs in {path}")
+        return 0
     records = run_notebooks(args.profile, args.only, args.root, progress=not args.no_progress)
     for r in records:
         print(f"{r['notebook']}: {r['wall_time_s']:.1f} s under {r['profile']} -> {r['results']}")

@@ -14,7 +14,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--n", type=int, required=True)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--out", type=Path, required=True)
-    synth.add_argument("--resolution", type=int, default=84, help="model grid (84 → 7,056 GT vertices)")
+    synth.add_argument("--resolution", type=int, default=84, help="model grid (84 → 7,084 GT vertices)")
     synth.add_argument("--shard-size", type=int, default=1000)
     synth.add_argument("--workers", type=int, help="processes (default: one per core)")
     synth.add_argument("--overwrite", action="store_true")

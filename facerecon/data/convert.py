@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ..study.provenance import provenance
 from ..mesh.frame import CROP_SIZE
 from .readers import RealSample, iter_samples, list_pairs, load_bfm
 from .shards import batched, finalize_folder, shard_name, write_index, write_shard
+from ..study.progress import progress_bar
 
 
 def _spec(sample: RealSample) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -39,8 +39,8 @@ def convert_dataset(dataset: str, root: Path | str, out: Path | str, *, bfm_path
     bad: list[dict[str, str]] = []
     shards, spec = [], None
     try:
-        samples = tqdm(iter_samples(dataset, root, bfm, skip_bad=skip_bad, bad=bad, margin=margin),
-                       total=len(files), desc=f"convert {dataset}", unit="img", disable=not progress)
+        samples = progress_bar(iter_samples(dataset, root, bfm, skip_bad=skip_bad, bad=bad, margin=margin),
+                               total=len(files), desc=f"convert {dataset}", unit="img", enabled=progress)
         ids: list[str] = []
         for k, batch in enumerate(batched(samples, shard_size)):
             spec = spec or _spec(batch[0])

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..study.cache import RunCache
 from ..study.provenance import provenance
 from .dataset import FaceDataset
 from .shards import finalize_folder, shard_name, write_index, write_shard
 from .synthface import SynthFaceConfig, render_sample, sample_contract, synthface_model, yaw_bin_masks
+from ..study.progress import progress_bar
 
 
 def _make_shard(args: tuple[SynthFaceConfig, int, str]) -> int:
@@ -54,7 +54,7 @@ def generate_synthface(cfg: SynthFaceConfig, out: Path | str, *, workers: int | 
         n_shards = math.ceil(cfg.n / cfg.shard_size)
         jobs = [(cfg, k, str(tmp)) for k in range(n_shards)]
         workers = min(workers or default_workers(), n_shards)
-        bar = tqdm(total=cfg.n, desc=f"SynthFace {cfg.split}", unit="img", disable=not progress)
+        bar = progress_bar(total=cfg.n, desc=f"SynthFace {cfg.split}", unit="img", enabled=progress)
         if workers == 1:
             for job in jobs:
                 bar.update(_make_shard(job))

@@ -10,10 +10,10 @@ How it is built (the book's ``00_data`` page explains it with figures):
    going back in depth), then facial features are added as smooth bumps at fixed ``(s, v)``: nose bridge,
    tip and alae, eye sockets with eyeballs, brow ridge, cheekbones, lips, chin. Units are roughly millimetres
    (face height 200), ``x`` right, ``y`` up, ``z`` towards the viewer, the BFM's model frame.
-3. **Identity** (48 components by default): about 25 semantic displacement fields (face width and height,
+3. **Identity** (48 components by default): 26 semantic displacement fields (face width and height,
    jaw width, chin length, nose length/width/protrusion, eye spacing/size/depth, brow height, lip fullness,
-   mouth width, ...) plus 45 smooth random fields (products of low-order Legendre polynomials in ``(s, v)``
-   along x, y, z), orthonormalized by an exact PCA of their covariance. ``shape = mean + Σ α_k · B_k`` with
+   mouth width, ...) plus 42 smooth polynomial fields (deterministic products ``P_a(s)·P_b(v)`` of Legendre
+   polynomials with ``1 ≤ a + b ≤ 4``, along each of x, y, z), orthonormalized by an exact PCA of their covariance. ``shape = mean + Σ α_k · B_k`` with
    ``α ~ N(0, 1)`` (the basis is scaled by its standard deviations, like ``shapePC·√shapeEV``).
 4. **Expression** (12 named displacement fields): jaw open (a linearized rotation of the lower face), smile,
    brow raise, eye close, pucker, frown, cheek puff, mouth left/right, jaw left/right, lip press, nose wrinkle,
@@ -190,7 +190,7 @@ def _identity_fields(s, v, base, terms) -> list[tuple[np.ndarray, float]]:
            dz=_pair(s, v, 0.55, -0.35, 0.15, 0.15)), 3.0),         # cheek fullness
         (f(dz=s * np.exp(-0.5 * v ** 2)), 2.0),                    # asymmetry
     ]
-    # smooth random fields: products of Legendre polynomials P_a(s) P_b(v), 1 <= a + b <= 4, per axis
+    # smooth polynomial fields: products of Legendre polynomials P_a(s) P_b(v), 1 <= a + b <= 4, per axis
     for axis in range(3):
         for a in range(5):
             for b in range(5 - a):
@@ -306,7 +306,7 @@ def albedo_field(s: np.ndarray, v: np.ndarray, tex_coeffs: np.ndarray | None = N
 class FaceModelConfig:
     """Build settings of the SynthFace morphable model."""
 
-    resolution: int = 84      # grid points per side of the (s, v) square: 84 → 7,056 vertices (cf. BFM 53,215)
+    resolution: int = 84      # grid points per side of the (s, v) square: 84 → 7,084 vertices (cf. BFM 53,215)
     n_identity: int = 48      # identity components kept after PCA (>= 40)
     atlas_size: int = 256     # texels per side of the baked albedo atlas
 

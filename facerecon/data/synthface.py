@@ -63,7 +63,7 @@ class SynthFaceConfig:
     split: str = "train"
     n: int = 1000
     seed: int = 0
-    resolution: int = 84          # morphable-model grid: 84 → 7,056 GT vertices
+    resolution: int = 84          # morphable-model grid: 84 → 7,084 GT vertices
     n_identity: int = 48
     image_size: int = 113         # paper §3.3.3
     crop_margin: float = 1.0      # box side = max(w, h) of the projected GT mesh × margin (paper: the GT bbox)

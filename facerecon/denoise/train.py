@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from ..study.cache import RunCache
 from .networks import METHODS, build_denoiser
 from .noise import NOISE_MODELS, PAPER_LEVELS, add_noise, check_images
+from ..study.progress import progress_bar
 
 
 
@@ -61,7 +61,7 @@ def train_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, progress: bool =
     model = build_denoiser(cfg.method, cfg.width, cfg.nmf_rank, cfg.seed)
     opt = torch.optim.Adamax(model.parameters(), lr=cfg.lr)
     history = []
-    for _ in tqdm(range(cfg.epochs), desc=f"train {cfg.method}", disable=not progress):
+    for _ in progress_bar(range(cfg.epochs), desc=f"train {cfg.method}", enabled=progress):
         order = rng.permutation(len(clean))
         total = 0.0
         for start in range(0, len(order), cfg.batch_size):

@@ -11,8 +11,10 @@ import torch
 
 from ..mesh.frame import CROP_SIZE
 from ..metrics import chamfer_distance, earth_movers_distance
-from .tables import markdown_table
 from ..models.architectures import build, get_architecture
+from .tables import markdown_table
+
+GENERATOR_TARGET_MS = 150.0   # the study's target for the paper-layout generator, batch 1, 2 CPU cores
 
 # The sizes the paper states (§3.3.1, §3.3.2, §4.2), for the side-by-side table.
 PAPER_STATED = {

@@ -23,8 +23,9 @@ carries the residual (not the coarse mesh) to the next level, so block ``b``'s o
 ``prior_b + subdivide(residual_{b-1}) + offset_b``. With the hemisphere this is exactly plain subdivision.
 
 **Landmark input**: ``"broadcast"`` (the paper's reading) feeds the raw landmarks to an MLP whose code every
-vertex receives; ``"residual"`` feeds their offsets from the posed mean face's landmarks (pose removed, in the
-mean face's frame) and the fitted rotation, the part of the landmarks that identity and expression explain.
+vertex receives; ``"residual"`` feeds their offsets from the posed mean face's landmarks, in the image plane
+divided by the fitted scale (translation and scale removed, rotation *not*: the offsets are not rotated back into
+the face's frame, so one shape gives different features at different yaw), together with the fitted rotation.
 ``landmark_shape`` adds a linear shape basis of the mean face driven by those residual features (a
 3DMM-style regression, zero-initialized) before the first block; the blocks then refine from image features.
 Both are study options, not in the paper: see the GAN chapter for why the `cpu` profile uses them.
@@ -201,8 +202,8 @@ class MeshGenerator(nn.Module):
     def landmark_features(self, landmarks: torch.Tensor, pose: tuple | None) -> torch.Tensor:
         """What the landmark MLP reads, ``(B, 136)`` or ``(B, 145)``: the landmarks in the normalized crop frame
         (``"broadcast"``), or (``"residual"``) their offsets from the posed mean face's landmarks in tenths of the
-        mean face's landmark RMS radius (what identity and expression change, nearly free of pose and of the
-        model's unit; O(1) values), with the fitted rotation."""
+        mean face's landmark RMS radius (O(1) values), with the fitted rotation. The offsets are in the image
+        plane: translation and scale are removed, the rotation is not (it is passed alongside instead)."""
         batch = landmarks.shape[0]
         if self.config.landmarks == "broadcast":
             return landmarks.reshape(batch, -1) / CROP_SIZE

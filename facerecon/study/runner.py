@@ -6,6 +6,7 @@ its key results to ``_results/<profile>/<stem>.json`` through :func:`facerecon.s
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -59,13 +60,47 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
             raise RuntimeError(f"{stem} ran but wrote no results file {results_file}: every notebook must "
                                "call facerecon.study.results.save_results")
         records.append({"notebook": stem, "profile": profile, "wall_time_s": wall, "results": str(results_file)})
-    _write_run_info(root, profile, records)
+    write_run_info(root, profile, records)
     return records
 
 
-def _write_run_info(root: Path, profile: str, records: list[dict[str, Any]]) -> None:
-    """The page fragment the book's intro includes: which profile produced the pages."""
+def write_run_info(root: Path, profile: str, records: list[dict[str, Any]]) -> None:
+    """The page fragment the book's intro includes: which profile produced the pages, and how long each took
+    (NaN when the pages were not timed, e.g. the smoke outputs stored in the notebooks)."""
     rows = "\n".join(f"| `{r['notebook']}` | {r['wall_time_s']:.1f} s |" for r in records)
     (root / "_executed" / "run_info.md").write_text(
         f"The executed pages of this build come from the **`{profile}`** profile, commit `{git_commit(root)}`.\n\n"
         f"| notebook | execution time |\n|---|---|\n{rows}\n")
+
+
+def store_smoke_outputs(root: Path | None = None, only: Iterable[str] | None = None,
+                        timeout_s: int = 1800) -> list[Path]:
+    """Execute chapters in place with their own parameters (the ``smoke`` values) and keep the outputs.
+
+    The committed notebooks carry exactly these outputs: nbval (``make test``) executes each chapter again and
+    compares its deterministic outputs with them, so a deliberate change of a computed number fails the tests
+    until this is rerun (``facerecon run-notebooks --store-smoke-outputs``) and the change committed. The kernel
+    runs in ``notebooks/``, as under nbval.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    os.environ["TQDM_DISABLE"] = "1"   # the kernels inherit it: no progress bars in the stored outputs
+    root = root or find_root()
+    notebooks = {p.stem: p for p in sorted((root / "notebooks").glob("*.ipynb"))}   # the template too
+    selected = list(notebooks) if not only else list(only)
+    missing = [s for s in selected if s not in notebooks]
+    if missing:
+        raise ValueError(f"unknown notebook(s) {missing}; available: {sorted(notebooks)}")
+    written = []
+    for stem in selected:
+        path = notebooks[stem]
+        print(f"[facerecon] executing {stem} in place with its smoke parameters", flush=True)
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=timeout_s, kernel_name="python3", record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        for cell in nb.cells:
+            cell.get("metadata", {}).pop("execution", None)
+        nbformat.write(nb, path)
+        written.append(path)
+    return written

@@ -16,10 +16,21 @@ from typing import Any
 from ..data.generate import load_synthface
 from ..data.synthface import SynthFaceConfig
 from ..study.cache import RunCache
-from .config import TrainConfig, named_config
+from .config import TrainConfig, flat_keys, named_config
 from .trainer import Trainer, load_generator
 
 OUTPUTS = ("generator.pt", "log.csv", "log.json", "summary.json")
+
+
+SPLIT_KEYS = ("n_train", "resolution")   # the training split's size and model grid
+
+
+def train_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The training settings among a notebook's parameters: every flat :class:`TrainConfig` key it declares and the
+    training split's size and grid (``model`` and ``seed`` are chosen per run). Notebooks that share these
+    values (03, 05, 06, 07) share the cached models."""
+    keys = (set(flat_keys()) - {"model", "seed"}) | set(SPLIT_KEYS)
+    return {k: v for k, v in params.items() if k in keys}
 
 
 def run_config(name: str, *, seed: int, n_train: int, resolution: int, **train: Any

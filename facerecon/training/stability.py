@@ -5,8 +5,10 @@ Over the last ``tail`` fraction of a loss curve ``values (T,)``:
 - ``mean``: the level reached;
 - ``spread``: the standard deviation of the loss;
 - ``oscillation``: the RMS of the loss minus its centred moving average (``window`` steps): step-to-step
-  swings, with the slow trend removed;
-- ``relative_oscillation``: ``oscillation / |mean|``, comparable across loss terms of different scales;
+  swings, with the slow trend removed, in the loss's own units. Adding a constant to the loss (as the
+  adversarial term does to the generator's total) does not change it; it is compared between models on the
+  *same* loss term, never across terms. (Dividing by the mean, as an earlier version did, lets a shift of the
+  mean decide the comparison.)
 - ``drift``: the least-squares slope per 100 steps (a loss still falling, or diverging, is not "stable").
 """
 
@@ -34,5 +36,4 @@ def stability_stats(values, tail: float = 0.5, window: int = 10) -> dict[str, fl
     slope = np.polyfit(np.arange(len(part)), part, 1)[0] if len(part) > 1 else 0.0
     mean = float(part.mean())
     oscillation = float(np.sqrt((residual ** 2).mean()))
-    return {"mean": mean, "spread": float(part.std()), "oscillation": oscillation,
-            "relative_oscillation": oscillation / abs(mean) if mean else float("inf"), "drift": float(slope * 100)}
+    return {"mean": mean, "spread": float(part.std()), "oscillation": oscillation, "drift": float(slope * 100)}

@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from ..data.dataset import FaceDataset
 from ..models import losses
@@ -34,6 +33,7 @@ from ..models.generator import MeshGenerator
 from ..study.runtime import seed_everything
 from .batches import MeshBatches, step_indices
 from .config import TrainConfig, config_differences
+from ..study.progress import progress_bar
 
 CHECKPOINTS = "checkpoints"
 RESUMABLE_FIELDS = ("steps", "checkpoint_every")   # a resumed run may extend training or checkpoint differently
@@ -238,8 +238,8 @@ class Trainer:
         if resume and existing:
             self.load_checkpoint(existing[-1])
         start, wall0 = self.step, time.perf_counter()
-        bar = tqdm(total=self.cfg.steps, initial=self.step, desc=f"train {self.cfg.model}", unit="step",
-                   disable=not self.progress)
+        bar = progress_bar(total=self.cfg.steps, initial=self.step, desc=f"train {self.cfg.model}", unit="step",
+                           enabled=self.progress)
         while self.step < self.cfg.steps:
             log = self.train_step()
             self.logs.append(log)

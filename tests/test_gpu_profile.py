@@ -1,0 +1,89 @@
+"""The `gpu` profile's configurations, run on the CPU for a step or two on tiny data.
+
+No GPU has run the `gpu` profile yet, so a shape or configuration error there would wait for the first reader
+with one. Here every chapter's `gpu` architecture and options are built and stepped; only the data size and the
+number of steps are shrunk.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facerecon.data.generate import load_synthface
+from facerecon.data.synthface import SynthFaceConfig
+from facerecon.study.cache import RunCache
+from facerecon.study.parameters import resolve_parameters
+from facerecon.study.profiles import load_profile, load_train_section
+from facerecon.study.runner import list_notebooks
+
+TINY_DATA = dict(n_train=8, resolution=24)
+
+
+@pytest.fixture(scope="module")
+def tiny_train(tmp_path_factory):
+    cache = RunCache(tmp_path_factory.mktemp("cache"))
+    return load_synthface(SynthFaceConfig(split="train", n=TINY_DATA["n_train"], seed=0,
+                                          resolution=TINY_DATA["resolution"]), cache=cache, workers=1, progress=False)
+
+
+def gpu_parameters(root, stem):
+    return resolve_parameters(list_notebooks(root)[stem], load_profile("gpu", root).get(stem, {}), "gpu")
+
+
+@pytest.mark.parametrize("model", ["full", "vanilla_gan", "no_gan"])
+def test_gpu_training_configuration_steps(root, tiny_train, tmp_path, model):
+    """03, 05, 06, 07 and `facerecon train` train with the `train` section: the paper architecture, its options."""
+    from facerecon.training.cached import run_config
+    from facerecon.training.trainer import Trainer
+
+    section = {**load_train_section("gpu", root), **TINY_DATA, "steps": 1, "batch_size": 2, "checkpoint_every": 1}
+    cfg, _ = run_config(model, seed=0, **section)
+    assert cfg.architecture == "paper" and cfg.gt_points == load_train_section("gpu", root)["gt_points"]
+    trainer = Trainer(cfg, tiny_train, tmp_path, progress=False, device="cpu")
+    assert trainer.generator.faces(-1).shape[0] == 13440          # the paper's output mesh
+    result = trainer.run()
+    assert len(result.logs) == 1 and np.isfinite(result.logs[0]["g_total"])
+
+
+@pytest.mark.parametrize("stem", ["03_gan_modifications", "07_loss_stability"])
+def test_gpu_chapter_parameters_match_the_train_section(root, stem):
+    from facerecon.training.cached import train_settings
+
+    assert train_settings(gpu_parameters(root, stem)) == load_train_section("gpu", root)
+
+
+def test_gpu_denoisers_step(root):
+    """01 at the `gpu` widths: every denoiser trains one epoch on four crops."""
+    from facerecon.denoise.train import DenoiserTrainConfig, train_denoiser
+
+    p = gpu_parameters(root, "01_noise_table1")
+    clean = np.random.default_rng(0).uniform(0.1, 0.9, (4, 113, 113, 3))
+    for method in p["methods"]:
+        cfg = DenoiserTrainConfig(method=method, width=p["width"], nmf_rank=p["nmf_rank"], noise=p["noise"],
+                                  levels=tuple(p["levels"]), epochs=1, batch_size=2, lr=p["lr"])
+        _, history = train_denoiser(cfg, clean, progress=False)
+        assert len(history) == 1 and np.isfinite(history[0]), method
+
+
+def test_gpu_generator_chapter_configuration(root):
+    """04 walks through the `gpu` architecture at the `gpu` timing batch."""
+    from facerecon.models.architectures import build, get_architecture
+
+    p = gpu_parameters(root, "04_generator_discriminator")
+    generator, discriminator = build(get_architecture(p["architecture"]))
+    with torch.no_grad():
+        meshes = generator(torch.rand(2, 3, 113, 113), torch.rand(2, 68, 2) * 113)
+        assert meshes[-1].shape == (2, 7001, 3) and discriminator(meshes[-1]).shape == (2,)
+
+
+def test_gpu_toy_gan_configuration_steps(root):
+    from facerecon.models.gan2d import Toy2DConfig, variants
+    from facerecon.training.gan2d import train_toy
+
+    p = gpu_parameters(root, "03_gan_modifications")
+    assert p["toy_steps"] >= 1000 and len(p["toy_seeds"]) >= 3
+    for switches in variants().values():
+        out = train_toy(Toy2DConfig(steps=2, seed=p["toy_seeds"][-1], **switches))
+        assert np.isfinite(out["g_loss"]).all()
