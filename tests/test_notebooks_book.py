@@ -30,6 +30,40 @@ def test_data_notebook_results(smoke_run, root):
     assert res["samples_per_minute"] > 0
 
 
+def test_data_notebook_v2_measures_reproduce(smoke_run, root):
+    from facerecon.data.generate import load_synthface
+    from facerecon.data.landmark_information import ShapeSpace, oracle_landmark_fit
+    from facerecon.data.synthface import SynthFaceConfig
+    from facerecon.landmarks.cnn import DetectorConfig, predict, train_or_load_detector
+    from facerecon.landmarks.evaluate import nme_by_yaw
+
+    res, params = _record("00_data", root)
+    assert res["synthface_version"] == 2 and res["hidden"]["landmark_gap"] < 1e-6
+    info = res["landmark_information"]
+    assert info["n_train"] == min(params["explain_train"], params["n_train"])
+    assert len(info["oracle_3d"]) == len(info["realistic_2d"]) == info["n_test"]
+    # recompute the first test face's oracle fraction from the splits
+    cfg = dict(seed=params["seed"], resolution=params["resolution"])
+    train = load_synthface(SynthFaceConfig(split="train", n=params["n_train"], **cfg), profile="smoke")
+    test = load_synthface(SynthFaceConfig(split="test", n=params["n_test"], **cfg), profile="smoke")
+    flip = np.array([1.0, -1.0, 1.0])
+    space = ShapeSpace.fit(np.stack([train.sample(i)["vertices"] * flip for i in range(info["n_train"])]),
+                           info["k"])
+    again = oracle_landmark_fit(space, test.sample(0)["vertices"] * flip, train.model.landmark_index)
+    assert again == pytest.approx(info["oracle_3d"][0], rel=1e-6)
+    # the detector table: the cached CNN on the same faces gives the same NME
+    tables = res["detectors"]["nme"]
+    assert set(tables) == {"landmark CNN (ours)", "MediaPipe (mapped)"}
+    detector = train_or_load_detector(DetectorConfig(**res["detectors"]["cnn_config"]), train, profile="smoke")
+    n = min(params["detector_eval"], len(test))
+    samples = [test.sample(i) for i in range(n)]
+    again = nme_by_yaw(list(predict(detector.model, np.stack([s["image"] for s in samples]))),
+                       np.stack([s["landmarks2d"] for s in samples]),
+                       np.degrees(np.abs([s["pose"][1] for s in samples])), seed=params["seed"])
+    assert again["all"]["nme"] == pytest.approx(tables["landmark CNN (ours)"]["all"]["nme"], rel=1e-5)
+    assert tables["MediaPipe (mapped)"]["all"]["n"] == n
+
+
 def test_noise_notebook_results(smoke_run, root):
     from facerecon.denoise.evaluation import REPORTED
 

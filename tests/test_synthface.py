@@ -2,6 +2,7 @@ import numpy as np
 import torch
 import pytest
 
+from facerecon.data.ibug import FLIP_PAIRS
 from facerecon.study.cache import RunCache
 from facerecon.data.dataset import FaceDataset
 from facerecon.data.generate import generate_synthface, load_synthface
@@ -10,12 +11,6 @@ from facerecon.mesh.resample import TemplateResampler, disk_to_square
 from facerecon.data.synthface import SynthFaceConfig, render_sample, yaw_bin_masks
 
 SMALL = dict(resolution=32, image_size=64, supersample=1)
-# iBUG horizontal-flip pairs, 1-based (data.md); the rest map to themselves
-FLIP_PAIRS = [(1, 17), (2, 16), (3, 15), (4, 14), (5, 13), (6, 12), (7, 11), (8, 10), (18, 27), (19, 26), (20, 25),
-              (21, 24), (22, 23), (32, 36), (33, 35), (37, 46), (38, 45), (39, 44), (40, 43), (41, 48), (42, 47),
-              (49, 55), (50, 54), (51, 53), (62, 64), (61, 65), (68, 66), (59, 57), (60, 56)]
-
-
 @pytest.fixture(scope="module")
 def model():
     return build_face_model(FaceModelConfig(resolution=32))

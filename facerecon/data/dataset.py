@@ -82,7 +82,7 @@ class FaceDataset(torch.utils.data.Dataset):
         raw = self.reader.get(i)
         raw["id"] = f"{self.index['source']}-{self.index.get('split', 'all')}-{i:06d}"
         if self.model is not None:
-            shape = self.model.shape(raw["id_coeffs"], raw["exp_coeffs"])
+            shape = self.model.shape(raw["id_coeffs"], raw["exp_coeffs"], raw.get("hidden_coeffs"), raw.get("detail"))
             rotated = shape @ rotation_3ddfa(*raw["pose"].astype(np.float64)).T
             raw["vertices"] = apply_crop_transform(rotated, raw["crop_transform"]).astype(np.float32)
         return raw

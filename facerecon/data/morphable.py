@@ -15,9 +15,12 @@ How it is built (the book's ``00_data`` page explains it with figures):
    mouth width, ...) plus 42 smooth polynomial fields (deterministic products ``P_a(s)·P_b(v)`` of Legendre
    polynomials with ``1 ≤ a + b ≤ 4``, along each of x, y, z), orthonormalized by an exact PCA of their covariance. ``shape = mean + Σ α_k · B_k`` with
    ``α ~ N(0, 1)`` (the basis is scaled by its standard deviations, like ``shapePC·√shapeEV``).
-4. **Expression** (12 named displacement fields): jaw open (a linearized rotation of the lower face), smile,
-   brow raise, eye close, pucker, frown, cheek puff, mouth left/right, jaw left/right, lip press, nose wrinkle,
-   upper-lip raise. Linear in their coefficients, like the 3DDFA expression basis.
+4. **Expression** (12 named): jaw open is a rotation of the lower face about a hinge axis near the ears
+   (:func:`hinge_jaw`; not linear in its coefficient); smile, brow raise, eye close, pucker, frown, cheek puff,
+   mouth left/right, jaw left/right, lip press, nose wrinkle and upper-lip raise are displacement fields, linear
+   in their coefficients like the 3DDFA expression basis.
+4b. **Hidden shape** (SynthFace v2, :mod:`.hidden_shape`): :data:`HIDDEN_NAMES` regional identity fields and
+   per-face local bumps, all zero at the landmark vertices, so that the 68 landmarks do not determine the mesh.
 5. **Albedo**: a procedural texture of ``(s, v)`` (skin, lips, brows, sclera/iris/pupil, nostrils, hairline,
    blush) plus 10 linear components (skin tone, redness, lip colour, brow darkness, iris colour, ...). The
    renderer evaluates it per pixel at interpolated ``(s, v)`` (sharp eyes at any mesh density); the per-vertex
@@ -30,13 +33,18 @@ learned from scans.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 
 import numpy as np
+import torch
 from numpy.polynomial import legendre
 from scipy.interpolate import PchipInterpolator
 from scipy.spatial import Delaunay
+
+from ..mesh.ops import vertex_normals
+from .hidden_shape import HiddenShapeConfig, bump_displacement, clearance_mask
 
 FACE_HALF_HEIGHT = 100.0
 
@@ -69,6 +77,11 @@ LANDMARKS_SV = np.concatenate([_jaw_points(), _RIGHT_BROW, _mirror(_RIGHT_BROW)[
                                _LOWER_NOSE, _RIGHT_EYE, _LEFT_EYE, _OUTER_LIPS, _INNER_LIPS])
 assert LANDMARKS_SV.shape == (68, 2)
 
+# SynthFace v2: identity components where the landmarks are not (each zero at every landmark vertex)
+HIDDEN_NAMES = ("cheek_volume", "cheekbones", "forehead_slope", "forehead_curvature", "temples", "eye_socket_depth",
+                "chin_depth", "nasal_hump", "nasal_dorsum_height", "under_eye", "jowls", "nasolabial_folds",
+                "lip_chin_groove", "depth_asymmetry")
+N_HIDDEN = len(HIDDEN_NAMES)
 EXPRESSION_NAMES = ("jaw_open", "smile", "brow_raise", "eye_close", "pucker", "frown", "cheek_puff",
                     "mouth_shift", "jaw_shift", "lip_press", "nose_wrinkle", "upper_lip_raise")
 # Expressions whose coefficient is one-sided (0 = neutral, 1 = full); the others (shifts) are two-sided.
@@ -204,6 +217,41 @@ def _identity_fields(s, v, base, terms) -> list[tuple[np.ndarray, float]]:
     return fields
 
 
+def _hidden_identity_fields(s, v, base, terms) -> list[tuple[np.ndarray, float]]:
+    """Identity where the landmarks are not (SynthFace v2), in the order of :data:`HIDDEN_NAMES`: ``(N, 3)``
+    fields with their standard deviations, before the clearance mask (:mod:`.hidden_shape`) zeroes them at the
+    landmark vertices."""
+    m = _region_masks(s, v)
+    zero = np.zeros_like(s)
+    side = np.sign(s)
+
+    def f(dx=zero, dy=zero, dz=zero):
+        return np.stack([dx, dy, dz], 1)
+
+    cheeks = _pair(s, v, 0.5, -0.28, 0.17, 0.16)
+    temples = _pair(s, v, 0.75, 0.45, 0.12, 0.15)
+    jowls = _pair(s, v, 0.58, -0.62, 0.15, 0.14)
+    malar = _pair(s, v, 0.36, 0.04, 0.11, 0.06)
+    folds = _pair(s, v, 0.24, -0.38, 0.05, 0.11)
+    dorsum = _gauss(s, v, 0, 0.03, 0.05, 0.1) * (np.abs(s) < 0.2)
+    return [
+        (f(dx=0.6 * side * cheeks, dz=cheeks), 5.0),                       # cheek volume
+        (f(dx=0.4 * side * terms["cheekbones"] / 5, dz=terms["cheekbones"] / 5), 4.0),   # cheekbones
+        (f(dz=-m["forehead"] * (1 + v)), 5.0),                             # forehead slope
+        (f(dz=-m["forehead"] * np.clip(np.abs(s) / 0.6, 0, 1) ** 2), 4.0),  # forehead curvature
+        (f(dx=-side * temples, dz=0.5 * temples), 4.0),                    # temples
+        (f(dz=terms["sockets"] / 11), 4.0),                                # eye-socket depth
+        (f(dz=_gauss(s, v, 0, -0.9, 0.22, 0.09)), 4.0),                    # chin depth
+        (f(dz=dorsum), 3.0),                                               # nasal dorsum (hump)
+        (f(dz=terms["bridge"] / 15 * (v > -0.05)), 3.0),                   # nasal dorsum (height)
+        (f(dz=malar), 3.0),                                                # under-eye fullness
+        (f(dx=side * jowls, dz=0.5 * jowls), 4.0),                         # jowls
+        (f(dz=-folds), 2.5),                                               # nasolabial folds
+        (f(dz=-_gauss(s, v, 0, -0.72, 0.2, 0.04)), 2.5),                   # lip-chin groove
+        (f(dz=s * _gauss(s, v, 0, 0.1, 0.5, 0.5)), 3.0),                   # asymmetry of depth
+    ]
+
+
 def _expression_fields(s, v, base) -> np.ndarray:
     """The named expression displacement fields, ``(12, N, 3)``, each a full expression at coefficient 1."""
     x, y, z = base.T
@@ -213,9 +261,8 @@ def _expression_fields(s, v, base) -> np.ndarray:
     def f(dx=zero, dy=zero, dz=zero):
         return np.stack([dx, dy, dz], 1)
 
-    # jaw open: rotate the lower face by 0.15 rad about a horizontal axis near the ears (y=-5, z=-80)
-    theta = 0.15 * m["lower_face"]
-    jaw = f(dy=-theta * (z + 80), dz=theta * (y + 5))
+    # jaw open is a rotation (FaceModel.shape: JAW_HINGE), not a linear field: its row stays zero
+    jaw = f()
     corners = _pair(s, v, 0.28, -0.55, 0.1, 0.08)
     eyelids = _pair(s, v, 0.40, 0.215, 0.13, 0.03)
     lips = m["upper_lip_zone"] + m["lower_lip_zone"]
@@ -236,6 +283,28 @@ def _expression_fields(s, v, base) -> np.ndarray:
         "upper_lip_raise": f(dy=4 * m["upper_lip_zone"], dz=1.5 * m["upper_lip_zone"]),
     }
     return np.stack([fields[name] for name in EXPRESSION_NAMES])
+
+
+# Jaw opening (SynthFace v2): the lower face rotates about a horizontal axis near the ears, ``pivot`` (y, z) in
+# model units, by ``max_angle`` radians at coefficient 1, weighted by the lower-face mask. Not linear in the
+# coefficient: no linear basis holds it.
+JAW_HINGE = {"pivot": (-5.0, -80.0), "max_angle": 0.25}
+
+
+def hinge_jaw(vertices: np.ndarray, weight: np.ndarray, opening: np.ndarray | float) -> np.ndarray:
+    """Rotate ``vertices (..., N, 3)`` about the jaw hinge by ``JAW_HINGE["max_angle"]·opening`` (per batch
+    element), blended per vertex by ``weight (N,)``: ``v + w·(R(θ)(v − p) + p − v)``."""
+    opening = np.asarray(opening, dtype=np.float64)
+    theta = JAW_HINGE["max_angle"] * opening[..., None]                    # (..., 1)
+    py, pz = JAW_HINGE["pivot"]
+    y, z = vertices[..., 1] - py, vertices[..., 2] - pz
+    cos, sin = np.cos(theta), np.sin(theta)
+    dy = py + y * cos - z * sin - vertices[..., 1]
+    dz = pz + y * sin + z * cos - vertices[..., 2]
+    out = np.array(vertices, dtype=np.float64, copy=True)
+    out[..., 1] += weight * dy
+    out[..., 2] += weight * dz
+    return out
 
 
 # --- albedo --------------------------------------------------------------------------------------------------
@@ -309,6 +378,7 @@ class FaceModelConfig:
     resolution: int = 84      # grid points per side of the (s, v) square: 84 → 7,084 vertices (cf. BFM 53,215)
     n_identity: int = 48      # identity components kept after PCA (>= 40)
     atlas_size: int = 256     # texels per side of the baked albedo atlas
+    hidden: HiddenShapeConfig = HiddenShapeConfig()   # shape the landmarks cannot see (v2); see hidden_shape
 
     def __post_init__(self):
         if not 16 <= self.resolution <= 400:
@@ -319,7 +389,8 @@ class FaceModelConfig:
 
 @dataclass(frozen=True)
 class FaceModel:
-    """A linear morphable face model (shapes below: N vertices, F faces).
+    """The SynthFace morphable model (shapes below: N vertices, F faces): linear identity and expression, plus
+    (v2) hidden identity and local detail that never move a landmark, and a hinged jaw.
 
     Attributes:
         config: how it was built.
@@ -327,7 +398,13 @@ class FaceModel:
         faces: ``(F, 3)`` int64 triangles, counter-clockwise seen from the front (normals towards +z).
         mean: ``(N, 3)`` mean shape, model frame (x right, y up, z towards the viewer).
         id_basis: ``(K_id, N, 3)`` identity basis, scaled by its standard deviations (coefficients ~ N(0, 1)).
-        exp_basis: ``(K_exp, N, 3)`` expression basis (:data:`EXPRESSION_NAMES`).
+        exp_basis: ``(K_exp, N, 3)`` expression basis (:data:`EXPRESSION_NAMES`; the jaw_open row is zero: the
+            jaw is hinged, :func:`hinge_jaw`).
+        hidden_basis: ``(K_h, N, 3)`` hidden regional identity, scaled by its standard deviations, zero at
+            the landmarks.
+        normals: ``(N, 3)`` unit normals of the mean shape (the direction of the local detail).
+        clearance: ``(N,)`` the mask that keeps hidden shape off the landmarks (0 there).
+        jaw_weight: ``(N,)`` how much each vertex follows the jaw's rotation.
         landmark_index: ``(68,)`` vertex indices of the iBUG landmarks.
         albedo_mean: ``(N, 3)``, albedo_basis: ``(10, N, 3)``: the per-vertex albedo model.
         albedo_atlas: ``(11, 3, T, T)``: the same linear albedo model (mean, then the 10 components) baked
@@ -340,6 +417,10 @@ class FaceModel:
     mean: np.ndarray
     id_basis: np.ndarray
     exp_basis: np.ndarray
+    hidden_basis: np.ndarray
+    normals: np.ndarray
+    clearance: np.ndarray
+    jaw_weight: np.ndarray
     landmark_index: np.ndarray
     albedo_mean: np.ndarray
     albedo_basis: np.ndarray
@@ -349,15 +430,29 @@ class FaceModel:
     def n_vertices(self) -> int:
         return len(self.mean)
 
-    def shape(self, id_coeffs: np.ndarray | None = None, exp_coeffs: np.ndarray | None = None) -> np.ndarray:
-        """Vertices ``(N, 3)``, or ``(B, N, 3)`` for coefficient batches ``(B, K)``."""
+    def shape(self, id_coeffs: np.ndarray | None = None, exp_coeffs: np.ndarray | None = None,
+              hidden_coeffs: np.ndarray | None = None, detail: np.ndarray | None = None) -> np.ndarray:
+        """Vertices ``(N, 3)``, or ``(B, N, 3)`` for coefficient batches ``(B, K)``.
+
+        ``hidden_coeffs (K_h,)`` weight the hidden regional identity, ``detail (K, 4)`` are the local bumps
+        (:func:`~facerecon.data.hidden_shape.sample_bumps`); both default to none. The jaw_open expression
+        coefficient rotates the jaw (:func:`hinge_jaw`).
+        """
         id_coeffs = np.zeros(len(self.id_basis)) if id_coeffs is None else np.asarray(id_coeffs, np.float64)
         exp_coeffs = np.zeros(len(self.exp_basis)) if exp_coeffs is None else np.asarray(exp_coeffs, np.float64)
         if id_coeffs.shape[-1] != len(self.id_basis) or exp_coeffs.shape[-1] != len(self.exp_basis):
             raise ValueError(f"expected id_coeffs (..., {len(self.id_basis)}) and exp_coeffs "
                              f"(..., {len(self.exp_basis)}), got {id_coeffs.shape} and {exp_coeffs.shape}")
-        return (self.mean + np.tensordot(id_coeffs, self.id_basis, axes=(-1, 0))
-                + np.tensordot(exp_coeffs, self.exp_basis, axes=(-1, 0)))
+        shape = (self.mean + np.tensordot(id_coeffs, self.id_basis, axes=(-1, 0))
+                 + np.tensordot(exp_coeffs, self.exp_basis, axes=(-1, 0)))
+        if hidden_coeffs is not None:
+            hidden_coeffs = np.asarray(hidden_coeffs, np.float64)
+            if hidden_coeffs.shape[-1] != len(self.hidden_basis):
+                raise ValueError(f"expected hidden_coeffs (..., {len(self.hidden_basis)}), got {hidden_coeffs.shape}")
+            shape = shape + np.tensordot(hidden_coeffs, self.hidden_basis, axes=(-1, 0))
+        if detail is not None:
+            shape = shape + bump_displacement(self.uv.astype(np.float64), self.normals, self.clearance, detail)
+        return hinge_jaw(shape, self.jaw_weight, exp_coeffs[..., EXPRESSION_NAMES.index("jaw_open")])
 
     def albedo(self, tex_coeffs: np.ndarray | None = None) -> np.ndarray:
         """Per-vertex albedo ``(N, 3)`` in [0, 1]."""
@@ -365,15 +460,20 @@ class FaceModel:
         return np.clip(self.albedo_mean + np.tensordot(c, self.albedo_basis, axes=(0, 0)), 0, 1)
 
     def save(self, path) -> None:
-        np.savez(path, **{k: v for k, v in asdict(self).items() if k != "config"},
-                 config=np.array([self.config.resolution, self.config.n_identity, self.config.atlas_size]))
+        arrays = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "config"}
+        np.savez(path, **arrays, config=np.array(json.dumps(asdict(self.config))))
 
     @staticmethod
     def load(path) -> "FaceModel":
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}
-        resolution, n_identity, atlas_size = (int(x) for x in arrays.pop("config"))
-        return FaceModel(config=FaceModelConfig(resolution, n_identity, atlas_size), **arrays)
+        missing = sorted({f.name for f in fields(FaceModel)} - {"config"} - set(arrays))
+        if missing:
+            raise ValueError(f"{path} is a SynthFace model without {missing} (made by SynthFace v1?): regenerate "
+                             "the dataset with this version (`facerecon data synth`)")
+        config = json.loads(str(arrays.pop("config")))
+        config["hidden"] = HiddenShapeConfig(**config["hidden"])
+        return FaceModel(config=FaceModelConfig(**config), **arrays)
 
 
 def _parameter_mesh(resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -419,6 +519,11 @@ def build_face_model(config: FaceModelConfig = FaceModelConfig()) -> FaceModel:
     signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(1)])
     id_basis = (singular[:k, None] * vt[:k] * signs[:k, None]).reshape(k, -1, 3)
     exp_basis = _expression_fields(s, v, mean)
+    clearance = clearance_mask(uv, uv[landmark_index], config.hidden.clearance)
+    hidden_basis = np.stack([config.hidden.region_scale * sigma * clearance[:, None] * field
+                             for field, sigma in _hidden_identity_fields(s, v, base, terms)])
+    normals = vertex_normals(torch.from_numpy(mean).double(), torch.from_numpy(faces)).numpy()
+    jaw_weight = _region_masks(s, v)["lower_face"]
     albedo_mean, albedo_basis = _linear_albedo(s, v)
     grid = np.linspace(-1, 1, config.atlas_size)
     gs, gv = np.meshgrid(grid, grid)
@@ -427,7 +532,9 @@ def build_face_model(config: FaceModelConfig = FaceModelConfig()) -> FaceModel:
                                                                     config.atlas_size, 3).transpose(0, 3, 1, 2)
     as32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
     return FaceModel(config=config, uv=as32(uv), faces=faces, mean=as32(mean), id_basis=as32(id_basis),
-                     exp_basis=as32(exp_basis), landmark_index=landmark_index, albedo_mean=as32(albedo_mean),
+                     exp_basis=as32(exp_basis), hidden_basis=as32(hidden_basis), normals=as32(normals),
+                     clearance=as32(clearance), jaw_weight=as32(jaw_weight), landmark_index=landmark_index,
+                     albedo_mean=as32(albedo_mean),
                      albedo_basis=as32(albedo_basis), albedo_atlas=as32(atlas))
 
 

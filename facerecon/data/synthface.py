@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from .camera import rotation_3ddfa
-from .morphable import EXPRESSION_NAMES, N_ALBEDO, ONE_SIDED_EXPRESSIONS, FaceModel, FaceModelConfig, \
+from .morphable import EXPRESSION_NAMES, N_ALBEDO, N_HIDDEN, ONE_SIDED_EXPRESSIONS, FaceModel, FaceModelConfig, \
     build_face_model
 from ..mesh.ops import vertex_normals
+from .hidden_shape import sample_bumps
 from .render import Light, downsample, rasterize, shade, to_numpy_uint8
 
 SPLITS = {"train": 0, "test": 1}
@@ -105,6 +106,8 @@ class SceneParams:
     light: Light
     occluder: int                 # index into OCCLUDERS
     noise_sd: float
+    hidden_coeffs: np.ndarray     # (v2) hidden regional identity, ~N(0, 1)
+    detail: np.ndarray            # (v2) local bumps (K, 4), see hidden_shape.sample_bumps
     extra: dict = field(default_factory=dict)
 
 
@@ -140,9 +143,18 @@ def sample_scene(rng: np.random.Generator, model: FaceModel, cfg: SynthFaceConfi
                   ambient=float(rng.uniform(*style.ambient)), diffuse=float(rng.uniform(*style.diffuse)),
                   specular=float(rng.uniform(0.0, 0.12)), colour=tuple(float(t) for t in tint / tint.max()))
     occluder = int(rng.integers(1, len(OCCLUDERS))) if rng.random() < style.occlusion_prob else 0
-    return SceneParams(id_coeffs=rng.standard_normal(len(model.id_basis)), exp_coeffs=exp,
-                       tex_coeffs=rng.standard_normal(N_ALBEDO), pose=np.array([pitch, yaw, roll]),
-                       light=light, occluder=occluder, noise_sd=float(rng.uniform(0, style.noise_sd_max)))
+    id_coeffs, tex_coeffs = rng.standard_normal(len(model.id_basis)), rng.standard_normal(N_ALBEDO)
+    noise_sd = float(rng.uniform(0, style.noise_sd_max))
+    # v2's hidden shape is drawn last, independently of everything the landmarks depend on
+    hidden = rng.standard_normal(len(model.hidden_basis))
+    detail = sample_bumps(rng, model.config.hidden)
+    return SceneParams(id_coeffs=id_coeffs, exp_coeffs=exp, tex_coeffs=tex_coeffs, pose=np.array([pitch, yaw, roll]),
+                       light=light, occluder=occluder, noise_sd=noise_sd, hidden_coeffs=hidden, detail=detail)
+
+
+def scene_shape(model: FaceModel, scene: SceneParams) -> np.ndarray:
+    """The face's vertices ``(N, 3)`` in the model frame (before pose)."""
+    return model.shape(scene.id_coeffs, scene.exp_coeffs, scene.hidden_coeffs, scene.detail)
 
 
 def model_to_crop(model_vertices: np.ndarray, pose: np.ndarray, margin: float, size: int):
@@ -277,7 +289,7 @@ def render_sample(model: FaceModel, cfg: SynthFaceConfig, index: int) -> dict[st
     rng = sample_rng(cfg.seed, cfg.split, index)
     scene = sample_scene(rng, model, cfg)
     size, ss = cfg.image_size, cfg.supersample
-    shape = model.shape(scene.id_coeffs, scene.exp_coeffs)
+    shape = scene_shape(model, scene)
     face = render_face(model, shape, scene.pose, scene.tex_coeffs, scene.light, size, ss, cfg.crop_margin)
     crop_vertices, transform, frags = face.crop_vertices, face.transform, face.fragments
     background = random_background(rng, size)
@@ -304,6 +316,8 @@ def render_sample(model: FaceModel, cfg: SynthFaceConfig, index: int) -> dict[st
         "pose": scene.pose.astype(np.float32),
         "id_coeffs": scene.id_coeffs.astype(np.float32),
         "exp_coeffs": scene.exp_coeffs.astype(np.float32),
+        "hidden_coeffs": scene.hidden_coeffs.astype(np.float32),
+        "detail": scene.detail.astype(np.float32),
         "tex_coeffs": scene.tex_coeffs.astype(np.float32),
         "crop_transform": transform.astype(np.float64),
         "light": np.array([*light.direction, light.ambient, light.diffuse, light.specular, *light.colour],
@@ -329,6 +343,7 @@ def sample_contract(cfg: SynthFaceConfig) -> dict[str, tuple[tuple[int, ...], st
         "image": ((s, s, 3), "uint8"), "landmarks2d": ((68, 2), "float32"), "landmarks3d": ((68, 3), "float32"),
         "landmark_visible": ((68,), "bool"), "pose": ((3,), "float32"),
         "id_coeffs": ((cfg.n_identity,), "float32"), "exp_coeffs": ((len(EXPRESSION_NAMES),), "float32"),
+        "hidden_coeffs": ((N_HIDDEN,), "float32"), "detail": ((cfg.model_config.hidden.n_bumps, 4), "float32"),
         "tex_coeffs": ((N_ALBEDO,), "float32"), "crop_transform": ((4,), "float64"), "light": ((9,), "float32"),
         "occluder": ((), "int8"), "noise_sd": ((), "float32"),
     }

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..data.morphable import EXPRESSION_NAMES, FaceModel
 from ..data.render import Light, to_numpy_uint8
+from ..data.hidden_shape import sample_bumps
 from ..data.synthface import AFLW2000_YAW_BIN_COUNTS, render_face, yaw_bin_masks
 
 FRONT_LIGHT = Light(direction=(0.3, 0.4, 1.0), ambient=0.35, diffuse=0.75, specular=0.05)
@@ -101,5 +102,67 @@ def real_samples(samples) -> plt.Figure:
         ax.scatter(*s.landmarks2d.T, s=3, c="lime")
         ax.set_title(s.id, fontsize=8)
         ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def same_landmarks_figure(model: FaceModel, rng: np.random.Generator, pairs: int = 2, yaw_deg: float = 35.0,
+                          hidden_sd: float = 1.5) -> tuple[plt.Figure, float]:
+    """Faces with the same 68 landmarks and different shapes (v2's hidden identity at ``hidden_sd`` standard
+    deviations, and detail), rendered at ``yaw_deg``, with the depth difference between each pair; returns the
+    figure and the largest landmark displacement between the two faces of a pair (model units: 0 up to
+    rounding)."""
+    fig, axes = plt.subplots(pairs, 3, figsize=(8.4, 2.9 * pairs))
+    axes = np.atleast_2d(axes)
+    largest = 0.0
+    for row in range(pairs):
+        id_c = rng.standard_normal(len(model.id_basis))
+        shapes = [model.shape(id_c, None, hidden_sd * rng.standard_normal(len(model.hidden_basis)),
+                              sample_bumps(rng, model.config.hidden)) for _ in range(2)]
+        largest = max(largest, float(np.abs(shapes[0][model.landmark_index] - shapes[1][model.landmark_index]).max()))
+        for col, shape in enumerate(shapes):
+            axes[row, col].imshow(render_preview(model, shape, yaw_deg))
+            axes[row, col].set_title(f"pair {row + 1}, face {'AB'[col]}", fontsize=9)
+        diff = axes[row, 2].scatter(model.uv[:, 0], model.uv[:, 1], c=shapes[0][:, 2] - shapes[1][:, 2], s=2,
+                                    cmap="coolwarm")
+        lm = model.uv[model.landmark_index]
+        axes[row, 2].plot(lm[:, 0], lm[:, 1], "k.", markersize=3)
+        axes[row, 2].set(title="depth A − B (mm) over the (s, v) square; dots: landmarks", aspect="equal")
+        axes[row, 2].title.set_fontsize(8)
+        fig.colorbar(diff, ax=axes[row, 2], shrink=0.8)
+    for ax in axes[:, :2].ravel():
+        ax.axis("off")
+    fig.tight_layout()
+    return fig, largest
+
+
+def mode_extremes_figure(model: FaceModel, mean: np.ndarray, basis: np.ndarray, modes: int = 3,
+                         yaw_deg: float = 30.0) -> plt.Figure:
+    """The mean of the aligned training meshes and ``±3σ`` along the first ``modes`` principal components
+    (``basis (k, N, 3)`` scaled by σ, as :class:`~facerecon.data.landmark_information.ShapeSpace` holds it)."""
+    fig, axes = plt.subplots(modes, 3, figsize=(6.6, 2.3 * modes))
+    axes = np.atleast_2d(axes)
+    for k in range(modes):
+        for col, sign in enumerate((-3, 0, 3)):
+            axes[k, col].imshow(render_preview(model, mean + sign * basis[k], yaw_deg, 128))
+            axes[k, col].set_title(f"mode {k + 1}: {sign:+d}σ" if sign else f"mode {k + 1}: mean", fontsize=9)
+            axes[k, col].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def unexplained_histogram(measure: dict) -> plt.Figure:
+    """Per-face fractions of the landmark-fit measures (``landmark_information``'s output)."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    series = [("oracle_3d", "oracle: 3D landmark vertices, GT alignment"),
+              ("realistic_2d", "realistic: 2D landmarks, estimated pose"),
+              ("pca_residual", "PCA representation residual (whole mesh)")]
+    bins = np.linspace(0, 1, 41)
+    for key, label in series:
+        if key in measure:
+            ax.hist(measure[key], bins=bins, alpha=0.55, label=f"{label} (median {measure[key + '_median']:.2f})")
+    ax.axvline(0.35, color="k", ls="--", lw=1)
+    ax.set(xlabel="fraction of the deviation from the mean left unexplained", ylabel="test faces")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -5,6 +5,7 @@ Tests and the claims chapter read these files; numbers in the book's prose are g
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -28,6 +29,8 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (np.floating, float)):
         return None if not math.isfinite(float(value)) else float(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
     if isinstance(value, Path):  # committed results carry no machine paths
         return relative_to_root(value)
     if hasattr(value, "item") and callable(value.item):  # 0-d tensors

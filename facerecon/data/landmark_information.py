@@ -1,0 +1,165 @@
+"""How much of a face's shape its 68 landmarks determine (data.md, "What the landmarks may explain").
+
+If the landmarks pin the ground-truth mesh down, a benchmark of reconstruction from an image and its landmarks
+measures landmark inversion. This module measures it with the most favourable linear method there is:
+
+1. align the training meshes by generalized Procrustes (similarity: rotation, scale, translation) and take the
+   first ``k`` principal components (PCA-``k``) of the aligned shapes;
+2. *oracle*: align a test mesh to the training mean with the whole GT mesh, then fit its PCA coefficients from the
+   3D positions of its 68 landmark vertices alone by ridge regression, with the ridge weight λ chosen per sample
+   to minimize the whole-mesh error (it sees the answer);
+3. report the fraction of the test mesh's deviation from the mean (RMS over vertices) that the fit leaves:
+   ``‖fit − x‖ / ‖mean − x‖``. 0: the landmarks determine the mesh; 1: they say nothing beyond the mean;
+4. *realistic*: 2D landmarks only, the pose estimated from them (weak perspective), the same ridge fit in the
+   image plane, scored against the GT mesh in the crop frame (each set's mean depth removed);
+5. the PCA-``k`` representation residual of the whole mesh (how much no ``k``-dimensional linear model holds).
+
+Shapes: ``meshes (M, V, 3)``, ``landmark_index (68,)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
+
+DEFAULT_LAMBDAS = np.logspace(-4, 3, 8)
+
+
+def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``source (V, 3)`` moved onto ``target (V, 3)`` by the least-squares similarity (Umeyama 1991)."""
+    mu_s, mu_t = source.mean(0), target.mean(0)
+    a, b = source - mu_s, target - mu_t
+    u, sig, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(u @ vt))
+    corr = np.diag([1.0, 1.0, d])
+    rotation = u @ corr @ vt                     # a @ rotation ≈ b / scale
+    scale = (sig * np.diag(corr)).sum() / (a ** 2).sum()
+    return scale * a @ rotation + mu_t
+
+
+def generalized_procrustes(meshes: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Align ``meshes (M, V, 3)`` to their evolving mean; returns ``(aligned (M, V, 3), reference (V, 3))``, the
+    reference centred and of the first mesh's size."""
+    meshes = np.asarray(meshes, dtype=np.float64)
+    reference = meshes[0] - meshes[0].mean(0)
+    for _ in range(iterations):
+        aligned = np.stack([procrustes(m, reference) for m in meshes])
+        mean = aligned.mean(0)
+        mean *= np.sqrt((reference ** 2).sum() / (mean ** 2).sum())
+        reference = mean
+    return aligned, reference
+
+
+@dataclass(frozen=True)
+class ShapeSpace:
+    """PCA of aligned training meshes: ``mean (V, 3)``, ``basis (k, V, 3)`` scaled so coefficients are ~N(0, 1)."""
+
+    mean: np.ndarray
+    basis: np.ndarray
+
+    @staticmethod
+    def fit(train_meshes: np.ndarray, k: int = 100) -> "ShapeSpace":
+        aligned, mean = generalized_procrustes(train_meshes)
+        m = len(aligned)
+        if not 1 <= k < m:
+            raise ValueError(f"PCA-{k} needs more than {k} training meshes, got {m}")
+        centred = (aligned - aligned.mean(0)).reshape(m, -1)
+        # PCA through the (M, M) Gram matrix: M ≪ 3V, and far faster than an SVD of the (M, 3V) data
+        eigenvalues, eigenvectors = np.linalg.eigh(centred @ centred.T)
+        top = np.argsort(eigenvalues)[::-1][:k]
+        directions = centred.T @ eigenvectors[:, top]                        # (3V, k), norms √λ
+        directions /= np.linalg.norm(directions, axis=0, keepdims=True)
+        sd = np.sqrt(np.clip(eigenvalues[top], 0, None) / (m - 1))
+        basis = (directions * sd).T.reshape(k, -1, 3)
+        return ShapeSpace(mean=aligned.mean(0), basis=basis)
+
+    def representation_residual(self, mesh: np.ndarray) -> float:
+        """Fraction of ``mesh``'s deviation (after alignment) that the PCA subspace cannot represent."""
+        x = procrustes(mesh, self.mean) - self.mean
+        b = self.basis.reshape(len(self.basis), -1)
+        coeffs = np.linalg.lstsq(b.T, x.ravel(), rcond=None)[0]
+        return _fraction(b.T @ coeffs - x.ravel(), x.ravel())
+
+
+def _fraction(residual: np.ndarray, deviation: np.ndarray) -> float:
+    return float(np.sqrt((residual ** 2).sum() / max((deviation ** 2).sum(), 1e-30)))
+
+
+def _ridge_path(design: np.ndarray, target: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
+    """Ridge solutions ``(L, k)`` of ``‖design·c − target‖² + λ‖c‖²`` for every λ (one SVD)."""
+    u, sig, vt = np.linalg.svd(design, full_matrices=False)
+    uty = u.T @ target
+    return np.stack([vt.T @ (sig / (sig ** 2 + lam) * uty) for lam in lambdas])
+
+
+def oracle_landmark_fit(space: ShapeSpace, mesh: np.ndarray, landmark_index: np.ndarray,
+                        lambdas: np.ndarray = DEFAULT_LAMBDAS) -> float:
+    """Unexplained fraction of ``mesh`` after the oracle ridge fit from its 68 landmark vertices (3D)."""
+    x = procrustes(mesh, space.mean) - space.mean          # alignment uses the whole GT mesh: an oracle
+    design = space.basis[:, landmark_index].reshape(len(space.basis), -1).T     # (204, k)
+    fits = _ridge_path(design, x[landmark_index].ravel(), lambdas)
+    full = space.basis.reshape(len(space.basis), -1).T
+    return min(_fraction(full @ c - x.ravel(), x.ravel()) for c in fits)
+
+
+def realistic_landmark_fit(space: ShapeSpace, vertices: np.ndarray, landmarks2d: np.ndarray,
+                           landmark_index: np.ndarray, lambdas: np.ndarray = DEFAULT_LAMBDAS,
+                           iterations: int = 4) -> float:
+    """Unexplained fraction with 2D landmarks and the pose estimated from them (weak perspective).
+
+    ``vertices (V, 3)`` is the GT in crop coordinates (x right, y down, z towards the camera), ``landmarks2d
+    (68, 2)`` in crop pixels; the shape space is in a y-up frame. The classic landmark fit of a 3DMM: alternate
+    a weak-perspective pose fit to the current shape's landmarks and a ridge fit of the PCA coefficients in the
+    image plane at that pose. The prediction and the GT are compared in 3D with each one's mean depth removed,
+    relative to the mean face posed the same way; λ is chosen per sample (an oracle in λ only).
+    """
+    import torch
+
+    lm2d = torch.as_tensor(np.asarray(landmarks2d, np.float64)[None])
+    basis_lm = space.basis[:, landmark_index]
+    gt = np.asarray(vertices, np.float64)
+    gt = gt - np.array([0.0, 0.0, gt[:, 2].mean()])
+
+    def fit(coeffs: np.ndarray, lam: float | None) -> tuple[np.ndarray, tuple]:
+        for _ in range(iterations if lam is not None else 1):
+            shape_lm = space.mean[landmark_index] + np.tensordot(coeffs, basis_lm, axes=(0, 0))
+            pose = fit_weak_perspective(torch.as_tensor(shape_lm), lm2d)
+            if lam is None:
+                break
+            zero = torch.zeros_like(pose[2])
+            design = apply_weak_perspective(torch.as_tensor(basis_lm), pose[0], pose[1], zero)[..., :2]
+            design = design.numpy().reshape(len(basis_lm), -1).T
+            target = (lm2d[0] - apply_weak_perspective(torch.as_tensor(space.mean[landmark_index]), *pose)[0, :, :2])
+            coeffs = _ridge_path(design, target.numpy().ravel(), np.array([lam]))[0]
+        shape = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
+        pred = apply_weak_perspective(torch.as_tensor(shape), *pose)[0].numpy()
+        return pred - np.array([0.0, 0.0, pred[:, 2].mean()]), pose
+
+    zeros = np.zeros(len(space.basis))
+    base, _ = fit(zeros, None)
+    return min(_fraction(fit(zeros, lam)[0] - gt, base - gt) for lam in lambdas)
+
+
+def landmark_information(train_meshes: np.ndarray, test_meshes: np.ndarray, landmark_index: np.ndarray, *,
+                         k: int = 100, test_vertices_crop: np.ndarray | None = None,
+                         test_landmarks2d: np.ndarray | None = None) -> dict:
+    """The three measures over a test set: per-sample fractions and their medians.
+
+    ``train_meshes (M, V, 3)`` and ``test_meshes (T, V, 3)`` in any frame (they are aligned here);
+    ``test_vertices_crop (T, V, 3)`` and ``test_landmarks2d (T, 68, 2)`` enable the realistic variant; the
+    meshes must then be in a y-up frame (crop vertices with y negated are), as the weak-perspective fit expects.
+    """
+    space = ShapeSpace.fit(train_meshes, k)
+    oracle = np.array([oracle_landmark_fit(space, m, landmark_index) for m in test_meshes])
+    representation = np.array([space.representation_residual(m) for m in test_meshes])
+    out = {"k": k, "n_train": len(train_meshes), "n_test": len(test_meshes),
+           "oracle_3d": oracle.tolist(), "oracle_3d_median": float(np.median(oracle)),
+           "pca_residual": representation.tolist(), "pca_residual_median": float(np.median(representation))}
+    if test_landmarks2d is not None and test_vertices_crop is not None:
+        realistic = np.array([realistic_landmark_fit(space, v, lm, landmark_index)
+                              for v, lm in zip(test_vertices_crop, test_landmarks2d)])
+        out.update(realistic_2d=realistic.tolist(), realistic_2d_median=float(np.median(realistic)))
+    return out
