@@ -15,6 +15,8 @@ on large yaw the jaw points disagree most.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -46,6 +48,22 @@ def to_ibug68(points: np.ndarray) -> np.ndarray:
     return np.stack([points[list(group)].mean(0) for group in MEDIAPIPE_TO_IBUG68])
 
 
+@contextmanager
+def _native_stderr_silenced():
+    """MediaPipe's C++ layers log to file descriptor 2 (TFLite and absl start-up notices, with times and thread
+    ids). Notebook kernels capture that descriptor at unpredictable moments, so the notices would appear in
+    some runs' outputs and not others: they are sent to /dev/null. Python exceptions are unaffected."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 @lru_cache(maxsize=1)
 def _face_mesh():
     import mediapipe as mp   # imported on first use: a second or two, and only the photo paths need it
@@ -62,7 +80,8 @@ def mediapipe_points(image: np.ndarray) -> np.ndarray | None:
         raise ValueError(f"image must be (H, W, 3) RGB, got shape {image.shape}")
     if image.dtype != np.uint8:
         image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    result = _face_mesh().process(np.ascontiguousarray(image))
+    with _native_stderr_silenced():
+        result = _face_mesh().process(np.ascontiguousarray(image))
     if not result.multi_face_landmarks:
         return None
     h, w = image.shape[:2]
