@@ -57,7 +57,7 @@ def main() -> None:
                 times.append(time.perf_counter() - start)
         step = statistics.median(times)
         rows.append((name, step * 1000, cfg.batch_size / step, str(trainer.accelerator.device)))
-    print(f"profile {args.profile}: architecture {cfg.architecture}, prior {cfg.prior}, batch {cfg.batch_size}, "
+    print(f"profile {args.profile}: architecture {cfg.architecture}, prior {cfg.generator.prior}, batch {cfg.batch_size}, "
           f"GT points {cfg.gt_points}, torch threads {torch.get_num_threads()}")
     print(f"{'model':<12} {'ms/step':>10} {'samples/s':>10}  device")
     for name, ms, sps, device in rows:

@@ -47,7 +47,7 @@ def test_gpu_training_configuration_steps(root, tiny_train, tmp_path, model):
     assert len(result.logs) == 1 and np.isfinite(result.logs[0]["g_total"])
 
 
-@pytest.mark.parametrize("stem", ["03_gan_modifications", "07_loss_stability"])
+@pytest.mark.parametrize("stem", ["03_gan_modifications", "05_table3_comparison", "07_loss_stability"])
 def test_gpu_chapter_parameters_match_the_train_section(root, stem):
     from facerecon.training.cached import train_settings
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from facerecon.mesh.ops import edge_index, export_mesh, face_normals, laplacian, sample_surface, vertex_normals
+from facerecon.mesh.ops import (edge_index, export_mesh, face_normals, laplacian, normals_at, sample_surface,
+                                vertex_normals)
 from facerecon.mesh.subdivide import subdivide, subdivision, subdivision_levels, unique_edges
 from facerecon.mesh.template import hemisphere, initial_mesh
 
@@ -99,3 +100,14 @@ def test_export_roundtrip(tmp_path):
         assert mesh.vertices.shape == (141, 3) and mesh.faces.shape == (210, 3)
     with pytest.raises(ValueError, match=".obj or .ply"):
         export_mesh(tmp_path / "m.stl", initial_mesh(t), t.faces)
+
+
+def test_normals_at_picks_the_rows_of_face_normals():
+    gen = torch.Generator().manual_seed(0)
+    t = hemisphere("graded")
+    faces = torch.tensor(t.faces)
+    verts = torch.tensor(t.vertices)[None] + 0.05 * torch.randn(3, len(t.vertices), 3, generator=gen,
+                                                                  dtype=torch.float64)
+    face_idx = torch.randint(0, len(faces), (3, 50), generator=gen)
+    expected = torch.stack([face_normals(verts[b], faces)[face_idx[b]] for b in range(3)])
+    assert torch.equal(normals_at(verts, faces, face_idx), expected)

@@ -181,3 +181,40 @@ def test_loss_stability_results_reproduce(smoke_run, root):
     # seed 0 was shared with 03 through the run cache: the same training summary
     main = load_results("03_gan_modifications", "smoke", root)["results"]["main_model"]["training"]
     assert res["training"]["full"][0]["wall_time_s"] == main["wall_time_s"]
+
+
+def test_table3_results_schema_and_a_row_reproduces(smoke_run, root):
+    from facerecon.comparison.predictors import MeanFace
+    from facerecon.comparison.reported import PAPER_TABLE3, margins
+    from facerecon.comparison.scoring import score_faces
+    from facerecon.data.generate import load_synthface
+    from facerecon.data.synthface import SynthFaceConfig
+
+    res, params = _record("05_table3_comparison", root)
+    rows = [r for r in res["table"] if r["dataset"] == "SynthFace v2 test"]
+    learned = {"3DMM regression CNN", "paper's recipe", "ours", "ours without the GAN", "ours, landmark part only"}
+    for setting in ("dataset", "detected"):
+        assert {r["method"] for r in rows if r["setting"] == setting} >= learned | {"mean face", "landmark 3DMM fit"}
+    for r in rows:
+        assert {"method", "setting", "dataset", "n", "cd", "emd", "nme2d", "nme3d", "ms_per_image"} <= r.keys()
+        assert r["cd"]["ci95"][0] <= r["cd"]["mean"] <= r["cd"]["ci95"][1]
+    assert all(r["n"] == params["eval_n"] for r in rows if "MediaPipe" not in r["method"])
+    assert set(res["lr_selection"]) >= learned
+    assert all(len(v["values"]) == len(params["lr_multipliers"]) for k, v in res["lr_selection"].items() if k in learned)
+    assert res["reported"]["table3"]["Ours"] == list(PAPER_TABLE3["Ours"])
+    assert margins()["AFLW2000-3D EMD"]["rank"] == 5
+    # the mean-face row, recomputed from the data
+    train = load_synthface(SynthFaceConfig(split="train", n=params["n_train"], seed=0,
+                                           resolution=params["resolution"]), profile="smoke")
+    test = load_synthface(SynthFaceConfig(split="test", n=params["n_test"], seed=0,
+                                          resolution=params["resolution"]), profile="smoke")
+    meshes = np.stack([train.sample(i)["vertices"] for i in range(len(train))])
+    scores = score_faces(MeanFace(meshes, train.faces, train.model.landmark_index),
+                         [test.sample(i) for i in range(params["eval_n"])], gt_faces=train.faces,
+                         points=params["eval_points"], seed=params["seed"])
+    row = next(r for r in rows if r["method"] == "mean face" and r["setting"] == "dataset")
+    assert row["cd"]["mean"] == pytest.approx(scores["cd"].mean(), rel=1e-9)
+    assert row["nme2d"]["mean"] == pytest.approx(scores["nme2d"].mean(), rel=1e-9)
+    # ours is the GAN chapter's main model: one cache entry for both chapters
+    gan = load_results("03_gan_modifications", "smoke", root)["results"]["main_model"]
+    assert res["training"]["ours"]["cache_entry"] == gan["cache_entry"]

@@ -88,7 +88,7 @@ def test_smoke_is_the_notebooks_own_parameters(root):
         assert section == {}, f"profiles/smoke.yaml sets {sorted(section)} for {stem}: put smoke values in its parameters cell"
 
 
-@pytest.mark.parametrize("stem", ["03_gan_modifications", "07_loss_stability"])
+@pytest.mark.parametrize("stem", ["03_gan_modifications", "05_table3_comparison", "07_loss_stability"])
 def test_smoke_train_section_is_what_the_chapters_train(root, stem):
     from facerecon.study.profiles import load_train_section
     from facerecon.training.cached import train_settings
@@ -106,3 +106,13 @@ def test_every_train_section_builds_a_config(root, profile):
     assert data.n > 0 and cfg.generator is not None
     with pytest.raises(ValueError, match="unknown training parameters"):
         run_config("full", seed=0, **{**load_train_section(profile, root), "landmark_shap": True})
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_comparison_chapter_uses_the_data_chapters_detector(root, profile):
+    """05 reads the landmark CNN that 00 trains: the same settings, so the same run-cache entry."""
+    notebooks, sections = list_notebooks(root), load_profile(profile, root)
+    data, table3 = (resolve_parameters(notebooks[stem], sections.get(stem, {}), profile)
+                    for stem in ("00_data", "05_table3_comparison"))
+    for key in ("detector_steps", "detector_width", "resolution", "n_train"):
+        assert data[key] == table3[key], key

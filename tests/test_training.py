@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,6 +226,33 @@ def test_corrupt_checkpoint_is_refused_and_nothing_is_overwritten(tiny_data, tmp
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     with pytest.raises(CheckpointError, match="not a readable facerecon generator"):
         load_generator(checkpoint)
+
+
+class _RunsCodeWhenUnpickled:
+    """A pickle payload that calls ``Path.touch`` on load: what a malicious checkpoint would do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_crafted_pickle_is_refused_and_never_runs(tiny_data, tmp_path):
+    cfg = named_config("no_gan", steps=2, **TINY)
+    run_dir = tmp_path / "run"
+    Trainer(cfg, tiny_data, run_dir, progress=False).run()
+    marker = tmp_path / "code-ran"
+    checkpoint = sorted((run_dir / "checkpoints").glob("step-*.pt"))[-1]
+    state = torch.load(checkpoint, weights_only=True)
+    state["logs"] = _RunsCodeWhenUnpickled(marker)
+    torch.save(state, checkpoint)
+    torch.save({"config": cfg.to_dict(), "generator": _RunsCodeWhenUnpickled(marker)}, run_dir / "generator.pt")
+    with pytest.raises(CheckpointError, match="corrupt or unreadable"):
+        Trainer(replace(cfg, steps=4), tiny_data, run_dir, progress=False).run(resume=True)
+    with pytest.raises(CheckpointError, match="not a readable facerecon generator"):
+        load_generator(run_dir / "generator.pt")
+    assert not marker.exists()
 
 
 def test_step_indices_cover_each_epoch_once():

@@ -65,7 +65,8 @@ def bump_displacement(uv: np.ndarray, normals: np.ndarray, mask: np.ndarray, bum
     """``(N, 3)``: ``mask · Σ_k a_k exp(−‖uv − c_k‖² / 2σ_k²) · normal`` for ``bumps (K, 4)`` (or ``(B, N, 3)`` for
     ``(B, K, 4)``)."""
     bumps = np.asarray(bumps, np.float64)
-    centres, widths, amplitudes = bumps[..., :2], bumps[..., 2], bumps[..., 3]
-    d2 = ((uv[..., None, :, :] - centres[..., :, None, :]) ** 2).sum(-1)          # (..., K, N)
-    height = (amplitudes[..., None] * np.exp(-d2 / (2 * widths[..., None] ** 2))).sum(-2)   # (..., N)
+    centre_u, centre_v, width, amplitude = (bumps[..., j] for j in range(4))       # each (..., K)
+    d2 = (uv[:, 0] - centre_u[..., None]) ** 2 + (uv[:, 1] - centre_v[..., None]) ** 2   # (..., K, N)
+    gaussians = np.exp(-d2 / (2 * width[..., None] ** 2))
+    height = (amplitude[..., None, :] @ gaussians)[..., 0, :]                      # (..., N): Σ_k a_k g_k
     return (mask * height)[..., None] * normals

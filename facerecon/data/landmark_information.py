@@ -23,21 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
+from ..mesh.pose import apply_similarity, apply_weak_perspective, fit_weak_perspective, similarity_transform
 
 DEFAULT_LAMBDAS = np.logspace(-4, 3, 8)
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``source (V, 3)`` moved onto ``target (V, 3)`` by the least-squares similarity (Umeyama 1991)."""
-    mu_s, mu_t = source.mean(0), target.mean(0)
-    a, b = source - mu_s, target - mu_t
-    u, sig, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    corr = np.diag([1.0, 1.0, d])
-    rotation = u @ corr @ vt                     # a @ rotation ≈ b / scale
-    scale = (sig * np.diag(corr)).sum() / (a ** 2).sum()
-    return scale * a @ rotation + mu_t
+    return apply_similarity(source, similarity_transform(source, target))
 
 
 def generalized_procrustes(meshes: np.ndarray, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -105,42 +98,47 @@ def oracle_landmark_fit(space: ShapeSpace, mesh: np.ndarray, landmark_index: np.
     return min(_fraction(full @ c - x.ravel(), x.ravel()) for c in fits)
 
 
-def realistic_landmark_fit(space: ShapeSpace, vertices: np.ndarray, landmarks2d: np.ndarray,
-                           landmark_index: np.ndarray, lambdas: np.ndarray = DEFAULT_LAMBDAS,
-                           iterations: int = 4) -> float:
-    """Unexplained fraction with 2D landmarks and the pose estimated from them (weak perspective).
+def fit_to_landmarks(space: ShapeSpace, landmarks2d: np.ndarray, landmark_index: np.ndarray, lam: float | None,
+                     iterations: int = 4) -> np.ndarray:
+    """The classic landmark fit of a 3DMM: ``(V, 3)`` vertices in the crop frame, mean depth removed.
 
-    ``vertices (V, 3)`` is the GT in crop coordinates (x right, y down, z towards the camera), ``landmarks2d
-    (68, 2)`` in crop pixels; the shape space is in a y-up frame. The classic landmark fit of a 3DMM: alternate
-    a weak-perspective pose fit to the current shape's landmarks and a ridge fit of the PCA coefficients in the
-    image plane at that pose. The prediction and the GT are compared in 3D with each one's mean depth removed,
-    relative to the mean face posed the same way; λ is chosen per sample (an oracle in λ only).
-    """
+    ``landmarks2d (68, 2)`` in crop pixels; the shape space is in a y-up frame. Alternates a weak-perspective pose
+    fit to the current shape's landmarks and a ridge fit (weight ``lam``) of the PCA coefficients in the image
+    plane at that pose. ``lam=None`` poses the mean shape (no shape fit)."""
     import torch
 
     lm2d = torch.as_tensor(np.asarray(landmarks2d, np.float64)[None])
     basis_lm = space.basis[:, landmark_index]
+    coeffs = np.zeros(len(space.basis))
+    for _ in range(iterations if lam is not None else 1):
+        shape_lm = space.mean[landmark_index] + np.tensordot(coeffs, basis_lm, axes=(0, 0))
+        pose = fit_weak_perspective(torch.as_tensor(shape_lm), lm2d)
+        if lam is None:
+            break
+        zero = torch.zeros_like(pose[2])
+        design = apply_weak_perspective(torch.as_tensor(basis_lm), pose[0], pose[1], zero)[..., :2]
+        design = design.numpy().reshape(len(basis_lm), -1).T
+        target = lm2d[0] - apply_weak_perspective(torch.as_tensor(space.mean[landmark_index]), *pose)[0, :, :2]
+        coeffs = _ridge_path(design, target.numpy().ravel(), np.array([lam]))[0]
+    shape = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
+    pred = apply_weak_perspective(torch.as_tensor(shape), *pose)[0].numpy()
+    return pred - np.array([0.0, 0.0, pred[:, 2].mean()])
+
+
+def realistic_landmark_fit(space: ShapeSpace, vertices: np.ndarray, landmarks2d: np.ndarray,
+                           landmark_index: np.ndarray, lambdas: np.ndarray = DEFAULT_LAMBDAS,
+                           iterations: int = 4) -> float:
+    """Unexplained fraction with 2D landmarks and the pose estimated from them (:func:`fit_to_landmarks`).
+
+    ``vertices (V, 3)`` is the GT in crop coordinates (x right, y down, z towards the camera), ``landmarks2d
+    (68, 2)`` in crop pixels. The prediction and the GT are compared in 3D with each one's mean depth removed,
+    relative to the mean face posed the same way; λ is chosen per sample (an oracle in λ only).
+    """
     gt = np.asarray(vertices, np.float64)
     gt = gt - np.array([0.0, 0.0, gt[:, 2].mean()])
-
-    def fit(coeffs: np.ndarray, lam: float | None) -> tuple[np.ndarray, tuple]:
-        for _ in range(iterations if lam is not None else 1):
-            shape_lm = space.mean[landmark_index] + np.tensordot(coeffs, basis_lm, axes=(0, 0))
-            pose = fit_weak_perspective(torch.as_tensor(shape_lm), lm2d)
-            if lam is None:
-                break
-            zero = torch.zeros_like(pose[2])
-            design = apply_weak_perspective(torch.as_tensor(basis_lm), pose[0], pose[1], zero)[..., :2]
-            design = design.numpy().reshape(len(basis_lm), -1).T
-            target = (lm2d[0] - apply_weak_perspective(torch.as_tensor(space.mean[landmark_index]), *pose)[0, :, :2])
-            coeffs = _ridge_path(design, target.numpy().ravel(), np.array([lam]))[0]
-        shape = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
-        pred = apply_weak_perspective(torch.as_tensor(shape), *pose)[0].numpy()
-        return pred - np.array([0.0, 0.0, pred[:, 2].mean()]), pose
-
-    zeros = np.zeros(len(space.basis))
-    base, _ = fit(zeros, None)
-    return min(_fraction(fit(zeros, lam)[0] - gt, base - gt) for lam in lambdas)
+    base = fit_to_landmarks(space, landmarks2d, landmark_index, None)
+    return min(_fraction(fit_to_landmarks(space, landmarks2d, landmark_index, lam, iterations) - gt, base - gt)
+               for lam in lambdas)
 
 
 def landmark_information(train_meshes: np.ndarray, test_meshes: np.ndarray, landmark_index: np.ndarray, *,

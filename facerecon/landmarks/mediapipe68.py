@@ -90,7 +90,14 @@ def mediapipe_points(image: np.ndarray) -> np.ndarray | None:
 
 def mediapipe_on_crop(crop: np.ndarray, pad: float = 0.5, upscale: int = 2) -> np.ndarray | None:
     """The 68 iBUG points ``(68, 2)`` of a tight face crop (e.g. SynthFace's 113×113, the face filling it), in the
-    crop's pixels; ``None`` when no face is found.
+    crop's pixels; ``None`` when no face is found (see :func:`mediapipe_mesh_on_crop`)."""
+    points = mediapipe_mesh_on_crop(crop, pad, upscale)
+    return None if points is None else to_ibug68(points)[:, :2]
+
+
+def mediapipe_mesh_on_crop(crop: np.ndarray, pad: float = 0.5, upscale: int = 2) -> np.ndarray | None:
+    """MediaPipe's 468 points ``(468, 3)`` of a tight face crop in the crop's pixels (z scaled like x, towards the
+    camera); ``None`` when no face is found.
 
     MediaPipe's face detector expects a face with context around it: the crop is padded by ``pad`` of its side
     on every side (edge pixels repeated) and enlarged ``upscale`` times before detection, and the points are
@@ -108,4 +115,6 @@ def mediapipe_on_crop(crop: np.ndarray, pad: float = 0.5, upscale: int = 2) -> n
     points = mediapipe_points(big)
     if points is None:
         return None
-    return (to_ibug68(points)[:, :2] + 0.5) / upscale - 0.5 - margin
+    out = points / upscale
+    out[:, :2] += 0.5 / upscale - 0.5 - margin
+    return out

@@ -39,6 +39,18 @@ def face_normals(verts: torch.Tensor, faces: torch.Tensor, normalize: bool = Tru
     return torch.nn.functional.normalize(n, dim=-1, eps=1e-12) if normalize else n
 
 
+def normals_at(verts: torch.Tensor, faces: torch.Tensor, face_idx: torch.Tensor) -> torch.Tensor:
+    """Unit normals ``(B, K, 3)`` of faces ``face_idx (B, K)`` of each mesh ``verts (B, V, 3)``: the rows of
+    :func:`face_normals` that ``face_idx`` picks, without computing the others."""
+    a, b, c = _triangle_corners(verts, faces[face_idx])
+    return torch.nn.functional.normalize(torch.cross(b - a, c - a, dim=-1), dim=-1, eps=1e-12)
+
+
+def _triangle_corners(verts: torch.Tensor, tri: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The corners ``a, b, c`` ``(B, K, 3)`` of triangles ``tri (B, K, 3)`` of meshes ``verts (B, V, 3)``."""
+    return tuple(torch.gather(verts, 1, tri[..., i:i + 1].expand(-1, -1, 3)) for i in range(3))
+
+
 def vertex_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     """Area-weighted unit vertex normals ``(..., V, 3)``."""
     n = face_normals(verts, faces, normalize=False)
@@ -66,9 +78,7 @@ def sample_surface(verts: torch.Tensor, faces: torch.Tensor, k: int, generator: 
     uv = torch.rand(verts.shape[0], k, 2, generator=generator, dtype=verts.dtype, device=verts.device)
     flip = uv.sum(-1) > 1
     uv[flip] = 1 - uv[flip]
-    tri = faces[face_idx]                                                          # (B, k, 3)
-    gather = lambda i: torch.gather(verts, 1, tri[..., i:i + 1].expand(-1, -1, 3))  # noqa: E731
-    a, b, c = gather(0), gather(1), gather(2)
+    a, b, c = _triangle_corners(verts, faces[face_idx])
     points = a + uv[..., :1] * (b - a) + uv[..., 1:] * (c - a)
     return (points, face_idx) if return_faces else points
 

@@ -1,11 +1,13 @@
 """Weak-perspective pose from landmarks: the 3DDFA-style camera that places a 3D shape on 2D landmarks.
 
-Used by the mean-face baseline and by the generator's landmark-posed prior. The shape is in a y-up frame; the
+Used by the mean-face baseline and by the generator's landmark-posed prior; and the similarity (Procrustes)
+alignment of one point set onto another. The shape is in a y-up frame; the
 image in y-down pixels (or normalized crop units); depth follows the rotated shape, centred on its origin.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 Y_DOWN = (1.0, -1.0, 1.0)
@@ -40,3 +42,38 @@ def apply_weak_perspective(points: torch.Tensor, scale: torch.Tensor, rotation: 
     (y down)."""
     out = scale[:, None, None] * ((points * points.new_tensor(Y_DOWN)) @ rotation.transpose(1, 2))
     return torch.cat([out[..., :2] + translation[:, None], out[..., 2:]], -1)
+
+
+def shape_unit(model_landmarks: torch.Tensor) -> torch.Tensor:
+    """A tenth of the RMS radius of ``model_landmarks (68, 3)``: the unit in which shape offsets are O(1)."""
+    centred = model_landmarks - model_landmarks.mean(0)
+    return centred.square().sum(1).mean().sqrt() / 10
+
+
+def landmark_residuals(model_landmarks: torch.Tensor, observed: torch.Tensor, pose: tuple) -> torch.Tensor:
+    """``(B, 2·68 + 9)``: the offsets of ``observed (B, 68, 2)`` (image frame) from ``model_landmarks (68, 3)``
+    posed by ``pose`` (:func:`fit_weak_perspective`), in the image plane divided by the fitted scale and
+    :func:`shape_unit` (translation and scale removed, the rotation not), followed by the rotation ``(B, 9)``."""
+    scale, rotation, translation = pose
+    posed = apply_weak_perspective(model_landmarks, scale, rotation, translation)[..., :2]
+    offsets = (observed - posed) / (scale[:, None, None] * shape_unit(model_landmarks))
+    return torch.cat([offsets.reshape(len(observed), -1), rotation.reshape(len(observed), 9)], 1)
+
+
+def similarity_transform(source, target) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """The least-squares similarity moving ``source (N, 3)`` onto ``target (N, 3)`` (Umeyama 1991):
+    ``(scale, rotation (3, 3), source mean, target mean)`` for :func:`apply_similarity`."""
+    source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    mu_s, mu_t = source.mean(0), target.mean(0)
+    a, b = source - mu_s, target - mu_t
+    u, sig, vt = np.linalg.svd(a.T @ b)
+    corr = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ corr @ vt                     # a @ rotation ≈ b / scale
+    scale = float((sig * np.diag(corr)).sum() / (a ** 2).sum())
+    return scale, rotation, mu_s, mu_t
+
+
+def apply_similarity(points, transform) -> np.ndarray:
+    """``points (N, 3)`` moved by a :func:`similarity_transform`."""
+    scale, rotation, mu_s, mu_t = transform
+    return scale * (np.asarray(points, np.float64) - mu_s) @ rotation + mu_t

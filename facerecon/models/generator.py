@@ -43,7 +43,7 @@ from torch.nn import functional as F
 from ..mesh.frame import CROP_SIZE
 from ..mesh.resample import TemplateResampler
 from ..mesh.ops import edge_index
-from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
+from ..mesh.pose import apply_weak_perspective, fit_weak_perspective, landmark_residuals, shape_unit
 from ..mesh.subdivide import subdivide, subdivision_levels
 from ..mesh.template import hemisphere, initial_mesh
 from .encoder import EfficientNetEncoder, EncoderConfig
@@ -68,6 +68,8 @@ class GeneratorConfig:
     #                                          "residual" landmark features, applied before the first block
     prior: str = "hemisphere"                # "hemisphere" (paper) or "mean_face" posed by the landmarks (study option)
     identity_blocks: bool = False            # residual identity block inside each NODE block (paper §3.2)
+    graph_blocks: bool = True                # False: no NODE block moves a vertex (the prior and the landmark
+    #                                          shape basis only, subdivided to the output level: an ablation)
     leaky_slope: float = 0.2
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
@@ -86,6 +88,8 @@ class GeneratorConfig:
             raise ValueError(f"prior must be 'hemisphere' or 'mean_face', got {self.prior!r}")
         if self.hidden < 1:
             raise ValueError(f"hidden must be >= 1, got {self.hidden}")
+        if not self.graph_blocks and not self.landmark_shape:
+            raise ValueError("graph_blocks=False leaves nothing to learn without landmark_shape=True")
 
 
 class NodeBlock(nn.Module):
@@ -194,23 +198,14 @@ class MeshGenerator(nn.Module):
             depth = posed[-1][..., 2:].mean(1, keepdim=True)
             return [p - F.pad(depth, (2, 0)) for p in posed], pose
 
-    def _shape_unit(self) -> torch.Tensor:
-        """A tenth of the mean face's landmark RMS radius (its unit: shape offsets in it are O(1))."""
-        centred = self.prior_landmarks - self.prior_landmarks.mean(0)
-        return centred.square().sum(1).mean().sqrt() / 10
-
     def landmark_features(self, landmarks: torch.Tensor, pose: tuple | None) -> torch.Tensor:
         """What the landmark MLP reads, ``(B, 136)`` or ``(B, 145)``: the landmarks in the normalized crop frame
         (``"broadcast"``), or (``"residual"``) their offsets from the posed mean face's landmarks in tenths of the
         mean face's landmark RMS radius (O(1) values), with the fitted rotation. The offsets are in the image
         plane: translation and scale are removed, the rotation is not (it is passed alongside instead)."""
-        batch = landmarks.shape[0]
         if self.config.landmarks == "broadcast":
-            return landmarks.reshape(batch, -1) / CROP_SIZE
-        scale, rotation, translation = pose
-        posed = apply_weak_perspective(self.prior_landmarks, scale, rotation, translation)[..., :2]
-        offsets = (landmarks / CROP_SIZE - posed) / (scale[:, None, None] * self._shape_unit())
-        return torch.cat([offsets.reshape(batch, -1), rotation.reshape(batch, 9)], 1)
+            return landmarks.reshape(landmarks.shape[0], -1) / CROP_SIZE
+        return landmark_residuals(self.prior_landmarks, landmarks / CROP_SIZE, pose)
 
     @staticmethod
     def vertex_alignment(features: list[torch.Tensor], vertices: torch.Tensor) -> torch.Tensor:
@@ -235,8 +230,9 @@ class MeshGenerator(nn.Module):
             raise ValueError(f"batch sizes differ: images {images.shape[0]}, landmarks {landmarks.shape[0]}")
         if not (torch.isfinite(images).all() and torch.isfinite(landmarks).all()):
             raise ValueError("images or landmarks contain NaN/inf")
-        stage_outputs = self.encoder(images)
-        features = [stage_outputs[s] for s in self.config.feature_stages]
+        if self.config.graph_blocks:                    # without them nothing reads the image
+            stage_outputs = self.encoder(images)
+            features = [stage_outputs[s] for s in self.config.feature_stages]
         batch = images.shape[0]
         priors, pose = self._posed_priors(landmarks)
         vertices = priors[0]
@@ -245,12 +241,17 @@ class MeshGenerator(nn.Module):
             landmark_features = self.landmark_features(landmarks, pose)
             code = self.landmark_mlp(landmark_features)
         if self.config.landmark_shape:   # a shape change of the mean face (its frame, y up), posed like it
-            change = self.shape_basis(landmark_features).reshape(batch, -1, 3) * self._shape_unit()
+            change = self.shape_basis(landmark_features).reshape(batch, -1, 3) * shape_unit(self.prior_landmarks)
             scale, rotation, _ = pose
             vertices = vertices + apply_weak_perspective(change, scale, rotation, torch.zeros_like(pose[2]))
         hidden, meshes, inputs = None, [], []
         for b in range(self.config.blocks):
             inputs.append(vertices)
+            if not self.config.graph_blocks:            # the ablation: carry the landmark-driven mesh down
+                meshes.append(vertices)
+                if b < self.config.blocks - 1:
+                    vertices = priors[b + 1] + subdivide(vertices - priors[b], getattr(self, f"subdivision_{b}"))
+                continue
             parts = [self.vertex_alignment(features, vertices), vertices]
             if code is not None:
                 parts.append(code[:, None, :].expand(-1, vertices.shape[1], -1))

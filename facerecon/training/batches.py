@@ -17,7 +17,7 @@ import torch
 from ..mesh.frame import CROP_SIZE
 from ..data.dataset import FaceDataset
 from ..mesh.resample import TemplateResampler
-from ..mesh.ops import face_normals, sample_surface
+from ..mesh.ops import normals_at, sample_surface
 
 
 class MeshBatches:
@@ -37,7 +37,7 @@ class MeshBatches:
         samples = [self.dataset.sample(int(i)) for i in indices]
         vertices = torch.from_numpy(np.stack([s["vertices"] for s in samples])).double() / CROP_SIZE
         points, face_idx = sample_surface(vertices, self.faces, self.gt_points, generator, return_faces=True)
-        normals = torch.gather(face_normals(vertices, self.faces), 1, face_idx[..., None].expand(-1, -1, 3))
+        normals = normals_at(vertices, self.faces, face_idx)
         out = {
             "images": torch.from_numpy(np.stack([s["image"] for s in samples])).permute(0, 3, 1, 2).float() / 255,
             "landmarks": torch.from_numpy(np.stack([s["landmarks2d"] for s in samples])).float(),

@@ -19,6 +19,7 @@ import torch
 from ..mesh.frame import CROP_SIZE
 from ..data.dataset import FaceDataset
 from ..data.synthface import yaw_bin_masks
+from ..data.landmark_information import procrustes
 from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
 from ..metrics import chamfer_distance, earth_movers_distance, metric_points
 
@@ -71,17 +72,6 @@ def evaluate(predict: Callable[[dict], np.ndarray], faces: np.ndarray, dataset: 
     return {"points": points, **stats(np.ones(n, bool)), "by_yaw": by_bin}
 
 
-def _similarity_align(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``source (V, 3)`` moved by the similarity (scale, rotation, translation) that best fits ``target`` (Umeyama)."""
-    mu_s, mu_t = source.mean(0), target.mean(0)
-    s, t = source - mu_s, target - mu_t
-    u, sv, vt = np.linalg.svd(t.T @ s)
-    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
-    rotation = u @ d @ vt
-    scale = (sv * np.diag(d)).sum() / (s ** 2).sum()
-    return scale * s @ rotation.T + mu_t
-
-
 def shape_diversity(meshes: np.ndarray, iterations: int = 3) -> float:
     """How much ``meshes (N, V, 3)`` (one topology) differ in shape, pose removed: generalized Procrustes
     alignment (similarity transforms) to a reference of unit RMS radius, then the RMS distance of the aligned
@@ -92,7 +82,7 @@ def shape_diversity(meshes: np.ndarray, iterations: int = 3) -> float:
     reference = meshes[0] - meshes[0].mean(0)
     reference /= np.sqrt((reference ** 2).sum(1).mean())
     for _ in range(iterations):
-        aligned = np.stack([_similarity_align(m, reference) for m in meshes])
+        aligned = np.stack([procrustes(m, reference) for m in meshes])
         mean = aligned.mean(0)
-        reference = _similarity_align(mean, reference)   # keep the reference's scale and frame
+        reference = procrustes(mean, reference)   # keep the reference's scale and frame
     return float(np.sqrt(((aligned - aligned.mean(0)) ** 2).sum(-1).mean()))

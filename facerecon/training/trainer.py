@@ -172,7 +172,7 @@ class Trainer:
 
     def load_checkpoint(self, path: Path) -> None:
         try:
-            state = torch.load(path, map_location="cpu", weights_only=False)
+            state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:
             raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(err).__name__}: {err}); "
                                   "delete it to resume from the one before") from None
@@ -279,7 +279,7 @@ def load_generator(path: Path | str) -> tuple[MeshGenerator, TrainConfig]:
     """A trained generator from ``generator.pt`` (final weights + config), in eval mode."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
         cfg = TrainConfig.from_dict(state["config"])
     except Exception as err:
         raise CheckpointError(f"{path}: not a readable facerecon generator ({type(err).__name__}: {err})") from None

@@ -1,0 +1,143 @@
+"""Table-3 predictors and scores: the landmark 3DMM fit against a known answer, landmarks on another topology,
+per-face scores against a direct computation, rows and paired differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facerecon.comparison.predictors import (LandmarkShapeFit, MeanFace, Prediction, UVLandmarks, with_landmarks)
+from facerecon.comparison.scoring import paired_to, score_faces, table_row
+from facerecon.data.morphable import FaceModelConfig, build_face_model
+from facerecon.data.synthface import model_to_crop
+from facerecon.metrics import chamfer_distance, earth_movers_distance, landmark_nme, metric_points
+
+
+@pytest.fixture(scope="module")
+def linear_faces():
+    """Crop-frame meshes of a 6-component linear face model under random poses, with their samples."""
+    model = build_face_model(FaceModelConfig(resolution=24))
+    rng = np.random.default_rng(0)
+
+    def sample(coeffs, pose):
+        shape = model.mean + np.tensordot(coeffs, model.id_basis[:6], axes=(0, 0))
+        crop, _ = model_to_crop(shape, pose, 1.0, 113)
+        return {"vertices": crop, "landmarks2d": crop[model.landmark_index, :2].astype(np.float32),
+                "landmarks3d": crop[model.landmark_index], "pose": np.asarray(pose, np.float32)}
+
+    def draw(n):
+        return [sample(rng.normal(size=6), rng.uniform(-0.5, 0.5, 3) * np.array([0.3, 1.0, 0.3]))
+                for _ in range(n)]
+    return model, draw(120), draw(5)
+
+
+def test_landmark_fit_matches_the_landmarks_and_beats_the_posed_mean(linear_faces):
+    """On faces of a linear span the fit reproduces their 2D landmarks; the whole mesh comes closer than the posed
+    mean, not exactly (one orthographic view leaves depth and pose ambiguities)."""
+    model, train, test = linear_faces
+    meshes = np.stack([s["vertices"] for s in train])
+    fit = LandmarkShapeFit(meshes, model.faces, model.landmark_index, k=8, lam=1e-3, iterations=30)
+    mean = MeanFace(meshes, model.faces, model.landmark_index)
+    fit_error, mean_error = [], []
+    for sample in test:
+        gt = sample["vertices"] - np.array([0, 0, sample["vertices"][:, 2].mean()])
+        fitted = fit(sample)
+        assert np.abs(fitted.landmarks[:, :2] - sample["landmarks2d"]).mean() < 0.05
+        np.testing.assert_allclose(fitted.landmarks, fitted.vertices[model.landmark_index])
+        fit_error.append(np.linalg.norm(fitted.vertices - gt, axis=1).mean())
+        mean_error.append(np.linalg.norm(mean(sample).vertices - gt, axis=1).mean())
+    assert np.mean(fit_error) < 0.8 * np.mean(mean_error)
+
+
+def test_lambda_is_chosen_on_validation_and_a_large_lambda_gives_the_mean(linear_faces):
+    model, train, test = linear_faces
+    meshes = np.stack([s["vertices"] for s in train[:100]])
+    fit = LandmarkShapeFit(meshes, model.faces, model.landmark_index, k=8)
+    errors = fit.select_lambda(train[100:], lambdas=np.array([1e8, 1e-3]))
+    assert fit.lam == 1e-3 and errors[1e-3] < errors[1e8]
+    mean = MeanFace(meshes, model.faces, model.landmark_index)
+    np.testing.assert_allclose(fit.fit(test[0]["landmarks2d"], 1e12), mean(test[0]).vertices, atol=1e-6)
+
+
+def test_uv_landmarks_of_the_same_mesh_are_its_landmark_vertices(linear_faces):
+    model, train, _ = linear_faces
+    lm = UVLandmarks(model.uv, model.faces, model.uv[model.landmark_index])
+    np.testing.assert_allclose(lm(train[0]["vertices"]), train[0]["vertices"][model.landmark_index], atol=1e-9)
+
+
+def test_scores_match_a_direct_computation(linear_faces):
+    model, train, test = linear_faces
+    mean = MeanFace(np.stack([s["vertices"] for s in train]), model.faces, model.landmark_index)
+    scores = score_faces(mean, test, gt_faces=model.faces, points=200, seed=3)
+    gen = torch.Generator().manual_seed(3)
+    for i, sample in enumerate(test):
+        gt = metric_points(sample["vertices"], model.faces, 200, gen)
+        pred = mean(sample)
+        pp = metric_points(pred.vertices, pred.faces, 200, gen)
+        assert scores["cd"][i] == pytest.approx(chamfer_distance(pp, gt) / 200)
+        assert scores["emd"][i] == pytest.approx(earth_movers_distance(pp, gt) / 200)
+        assert scores["nme2d"][i] == pytest.approx(landmark_nme(pred.landmarks[:, :2], sample["landmarks3d"][:, :2]))
+        centred = lambda p: p - np.array([0, 0, p[:, 2].mean()])   # noqa: E731
+        assert scores["nme3d"][i] == pytest.approx(
+            landmark_nme(centred(pred.landmarks), centred(sample["landmarks3d"]), dims=3))
+        assert scores["abs_yaw"][i] == pytest.approx(abs(np.degrees(sample["pose"][1])), rel=1e-6)
+
+
+def test_a_perfect_predictor_scores_only_the_sampling_floor_and_zero_nme(linear_faces):
+    model, _, test = linear_faces
+    oracle = lambda s: Prediction(s["vertices"], model.faces, s["landmarks3d"])   # noqa: E731
+    scores = score_faces(oracle, test, gt_faces=model.faces, points=300)
+    assert np.allclose(scores["nme2d"], 0) and np.allclose(scores["nme3d"], 0, atol=1e-9)
+    assert (scores["cd"] > 0).all()        # two independent surface samples of one mesh: the CD floor
+
+
+def test_rows_and_paired_differences():
+    rng = np.random.default_rng(0)
+    n = 200
+    base = {m: rng.uniform(1, 2, n) for m in ("cd", "emd", "nme2d", "nme3d")}
+    base.update(abs_yaw=rng.uniform(0, 90, n), ms=np.full(n, 5.0))
+    better = {**base, "cd": base["cd"] - 0.1}
+    row = table_row("m", "dataset", "synthface", better)
+    assert row["n"] == n and row["ms_per_image"] == 5.0
+    assert row["cd"]["ci95"][0] < row["cd"]["mean"] < row["cd"]["ci95"][1]
+    assert sum(b["n"] for b in row["by_yaw"].values()) == n
+    diff = paired_to(base, better)
+    assert diff["cd"]["mean"] == pytest.approx(-0.1) and diff["cd"]["detectable"]
+    assert diff["emd"]["mean"] == 0 and not diff["emd"]["detectable"]
+    with pytest.raises(ValueError, match="same test faces"):
+        paired_to(base, {**better, "abs_yaw": better["abs_yaw"][::-1]})
+
+
+def test_detected_landmarks_replace_the_input_only(linear_faces):
+    _, _, test = linear_faces
+    moved = with_landmarks(test[0], test[0]["landmarks2d"] + 1)
+    assert np.allclose(moved["landmarks2d"], test[0]["landmarks2d"] + 1)
+    assert moved["landmarks3d"] is test[0]["landmarks3d"]
+    with pytest.raises(ValueError, match=r"\(68, 2\)"):
+        with_landmarks(test[0], np.zeros((5, 2)))
+
+
+def test_validation_choice_picks_the_lower_validation_cd(linear_faces):
+    model, train, test = linear_faces
+    meshes = np.stack([s["vertices"] for s in train])
+    from facerecon.comparison.scoring import choose_on_validation
+    best, means = choose_on_validation(
+        {"fit": LandmarkShapeFit(meshes, model.faces, model.landmark_index, k=8, lam=1e-3, iterations=10),
+         "mean": MeanFace(meshes, model.faces, model.landmark_index)}, train[:6], gt_faces=model.faces, points=300)
+    assert best == "fit" and means["fit"] < means["mean"]
+
+
+def test_region_scores_are_zero_for_the_gt_itself_and_blind_to_a_similarity(linear_faces):
+    from facerecon.comparison.region import region_scores
+    model, _, test = linear_faces
+    gt = test[0]["vertices"].astype(np.float64)
+    lm = gt[model.landmark_index]
+    angle = 0.3
+    rot = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    moved = 1.7 * gt @ rot.T + np.array([5.0, -3.0, 2.0])
+    cd, emd = region_scores(moved, moved[model.landmark_index], gt, lm, 200, np.random.default_rng(0))
+    assert cd < 1e-3 and emd < 0.05           # the same surface: only the point draws differ
+    cd_off, _ = region_scores(moved * np.array([1, 1, 1.5]), (moved * np.array([1, 1, 1.5]))[model.landmark_index],
+                              gt, lm, 200, np.random.default_rng(0))
+    assert cd_off > cd
