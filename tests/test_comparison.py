@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from facerecon.comparison.predictors import (LandmarkShapeFit, MeanFace, Prediction, UVLandmarks, with_landmarks)
-from facerecon.comparison.scoring import paired_to, score_faces, table_row
+from facerecon.comparison.scoring import choose_on_validation, paired_to, score_faces, table_row
 from facerecon.data.morphable import FaceModelConfig, build_face_model
 from facerecon.data.synthface import model_to_crop
 from facerecon.metrics import chamfer_distance, earth_movers_distance, landmark_nme, metric_points
@@ -121,23 +121,30 @@ def test_detected_landmarks_replace_the_input_only(linear_faces):
 def test_validation_choice_picks_the_lower_validation_cd(linear_faces):
     model, train, test = linear_faces
     meshes = np.stack([s["vertices"] for s in train])
-    from facerecon.comparison.scoring import choose_on_validation
     best, means = choose_on_validation(
         {"fit": LandmarkShapeFit(meshes, model.faces, model.landmark_index, k=8, lam=1e-3, iterations=10),
          "mean": MeanFace(meshes, model.faces, model.landmark_index)}, train[:6], gt_faces=model.faces, points=300)
     assert best == "fit" and means["fit"] < means["mean"]
 
 
-def test_region_scores_are_zero_for_the_gt_itself_and_blind_to_a_similarity(linear_faces):
+def test_region_scores_are_near_the_floor_for_the_gt_itself_and_blind_to_a_similarity(linear_faces):
     from facerecon.comparison.region import region_scores
     model, _, test = linear_faces
-    gt = test[0]["vertices"].astype(np.float64)
-    lm = gt[model.landmark_index]
+    gt_v = test[0]["vertices"].astype(np.float64)
+    gt = (gt_v, model.faces, gt_v[model.landmark_index])
     angle = 0.3
     rot = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
-    moved = 1.7 * gt @ rot.T + np.array([5.0, -3.0, 2.0])
-    cd, emd = region_scores(moved, moved[model.landmark_index], gt, lm, 200, np.random.default_rng(0))
-    assert cd < 1e-3 and emd < 0.05           # the same surface: only the point draws differ
-    cd_off, _ = region_scores(moved * np.array([1, 1, 1.5]), (moved * np.array([1, 1, 1.5]))[model.landmark_index],
-                              gt, lm, 200, np.random.default_rng(0))
-    assert cd_off > cd
+    moved = 1.7 * gt_v @ rot.T + np.array([5.0, -3.0, 2.0])
+    same = region_scores((moved, model.faces, moved[model.landmark_index]), gt, 300, torch.Generator().manual_seed(0))
+    floor = region_scores(gt, gt, 300, torch.Generator().manual_seed(1))
+    assert same[0] == pytest.approx(floor[0], rel=0.3)          # only the surface samples differ
+    deeper = moved * np.array([1, 1, 1.5])
+    off = region_scores((deeper, model.faces, deeper[model.landmark_index]), gt, 300, torch.Generator().manual_seed(0))
+    assert off[0] > 1.5 * same[0] and off[1] > same[1]
+
+
+def test_mediapipe_triangles_cover_its_points():
+    from facerecon.landmarks.mediapipe68 import N_MEDIAPIPE, mediapipe_triangles
+    tri = mediapipe_triangles()
+    assert tri.shape[1] == 3 and 800 <= len(tri) <= 898
+    assert tri.min() >= 0 and tri.max() < N_MEDIAPIPE and len(np.unique(tri)) == N_MEDIAPIPE

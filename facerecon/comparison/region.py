@@ -8,19 +8,21 @@ it with the GT on equal terms, every method (MediaPipe and the mesh methods alik
    scale and depth-offset errors for everyone, so the numbers measure shape only (labelled so in the book);
 2. **region**: points whose image-plane position lies inside the convex hull of the GT's 68 landmarks (the face
    from the brows to the chin, between the jaw contours), for the method's points and the GT's alike;
-3. CD and EMD per point on ``k`` points drawn (seeded, with replacement when a set is smaller) from each region.
-
-The mesh methods use their vertices, like MediaPipe, so point density is the same kind of sample for everyone.
+3. CD and EMD per point on ``k`` points drawn from each region: every surface (MediaPipe's with the triangles of
+   its tessellation) is sampled by area with ``oversample·k`` seeded points, and ``k`` of those inside the
+   region are kept (with replacement when fewer fall inside).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from matplotlib.path import Path as Polygon
 from scipy.spatial import ConvexHull
 
 from ..metrics import chamfer_distance, earth_movers_distance
 from ..mesh.frame import CROP_SIZE
+from ..mesh.ops import sample_surface
 from ..mesh.pose import apply_similarity, similarity_transform
 
 
@@ -30,16 +32,23 @@ def face_region(points: np.ndarray, gt_landmarks: np.ndarray) -> np.ndarray:
     return Polygon(gt_landmarks[hull.vertices, :2]).contains_points(points[:, :2])
 
 
-def region_scores(points: np.ndarray, landmarks: np.ndarray, gt_vertices: np.ndarray, gt_landmarks: np.ndarray,
-                  k: int, rng: np.random.Generator) -> tuple[float, float]:
+def region_scores(prediction: tuple[np.ndarray, np.ndarray, np.ndarray], gt: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  k: int, generator: torch.Generator, oversample: int = 4) -> tuple[float, float]:
     """CD and EMD per point (metric frame: crop / 113) between a method's aligned face region and the GT's.
 
-    ``points (N, 3)`` and ``landmarks (68, 3)`` of the method, ``gt_vertices (V, 3)`` and ``gt_landmarks (68, 3)``
-    in crop pixels."""
-    aligned = apply_similarity(points, similarity_transform(landmarks, gt_landmarks))
-    ours, theirs = aligned[face_region(aligned, gt_landmarks)], gt_vertices[face_region(gt_vertices, gt_landmarks)]
-    if len(ours) < 3 or len(theirs) < 3:
-        raise ValueError(f"the face region holds too few points (method {len(ours)}, GT {len(theirs)})")
-    pick = lambda p: p[rng.choice(len(p), k, replace=len(p) < k)] / CROP_SIZE   # noqa: E731
-    a, b = pick(ours), pick(np.asarray(theirs, np.float64))
-    return chamfer_distance(a, b, "mean"), earth_movers_distance(a, b, "mean")
+    ``prediction`` and ``gt``: ``(vertices (V, 3), faces (F, 3), landmarks (68, 3))`` in crop pixels."""
+    vertices, faces, landmarks = prediction
+    gt_vertices, gt_faces, gt_landmarks = gt
+    transform = similarity_transform(landmarks, gt_landmarks)
+    regions = []
+    for verts, tri, move in ((vertices, faces, True), (gt_vertices, gt_faces, False)):
+        points = sample_surface(torch.as_tensor(np.asarray(verts, np.float64)), torch.as_tensor(np.asarray(tri)),
+                                oversample * k, generator).numpy()
+        points = apply_similarity(points, transform) if move else points
+        inside = points[face_region(points, np.asarray(gt_landmarks, np.float64))]
+        if len(inside) < 3:
+            raise ValueError(f"the face region holds too few surface samples ({len(inside)})")
+        pick = torch.randint(len(inside), (k,), generator=generator).numpy() if len(inside) < k else \
+            torch.randperm(len(inside), generator=generator)[:k].numpy()
+        regions.append(inside[pick] / CROP_SIZE)
+    return chamfer_distance(*regions, "mean"), earth_movers_distance(*regions, "mean")

@@ -23,11 +23,17 @@ def interval(entry: dict, digits: int = 5) -> str:
 
 
 def table3(rows: list[dict], *, digits: int = 5) -> str:
-    """Markdown of ``results["table"]`` rows: mean and bootstrap 95 % interval per metric, ms per image."""
+    """Markdown of ``results["table"]`` rows: mean and bootstrap 95 % interval per metric (times apart:
+    :func:`timing_table`, since they vary from run to run)."""
     body = [[r["method"], r["setting"], r["n"], interval(r["cd"], digits), interval(r["emd"], 4),
-             interval(r["nme2d"], 2), interval(r["nme3d"], 2), f"{r['ms_per_image']:.1f}"] for r in rows]
-    return markdown_table(["method", "landmarks", "n", "CD / point", "EMD / point", "NME 2D", "NME 3D", "ms / image"],
-                          body)
+             interval(r["nme2d"], 2), interval(r["nme3d"], 2)] for r in rows]
+    return markdown_table(["method", "landmarks", "n", "CD / point", "EMD / point", "NME 2D", "NME 3D"], body)
+
+
+def timing_table(rows: list[dict]) -> str:
+    """Markdown: median inference time per image of each row (the predictor alone, model loaded)."""
+    return markdown_table(["method", "landmarks", "ms / image (median)"],
+                          [[r["method"], r["setting"], f"{r['ms_per_image']:.1f}"] for r in rows])
 
 
 def paired_table(differences: dict[str, dict], *, digits: int = 5) -> str:

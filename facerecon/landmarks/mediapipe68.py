@@ -65,6 +65,23 @@ def _native_stderr_silenced():
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
+def mediapipe_triangles() -> np.ndarray:
+    """``(F, 3)`` triangles of MediaPipe's 468-point mesh: the 3-cliques of its published tessellation edges
+    (``FACEMESH_TESSELATION`` lists edges, not faces; 854 triangles, about 95 % of the canonical mesh's 898)."""
+    from collections import defaultdict
+
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
+
+    edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
+    neighbours = defaultdict(set)
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    return np.array(sorted({tuple(sorted((a, b, c))) for a, b in edges for c in neighbours[a] & neighbours[b]}),
+                    dtype=np.int64)
+
+
 def _face_mesh():
     import mediapipe as mp   # imported on first use: a second or two, and only the photo paths need it
 
