@@ -331,7 +331,7 @@ def test_shape_diversity_is_pose_invariant_and_zero_for_one_shape():
     base = torch.randn(50, 3, generator=gen, dtype=torch.float64)
     poses = [torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))[0] for _ in range(4)]
     same = torch.stack([1.7 * base @ q.T + torch.randn(3, generator=gen, dtype=torch.float64) for q in poses])
-    assert shape_diversity(same.numpy()) < 1e-6
+    assert shape_diversity(same.numpy()) == 0.0   # exactly, so that tables agree across BLAS builds
     varied = torch.stack([base + 0.1 * torch.randn(50, 3, generator=gen, dtype=torch.float64) for _ in range(4)])
     posed = torch.stack([v @ q.T for v, q in zip(varied, poses)])
     assert shape_diversity(posed.numpy()) == pytest.approx(shape_diversity(varied.numpy()), rel=1e-6)

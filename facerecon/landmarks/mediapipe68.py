@@ -65,7 +65,6 @@ def _native_stderr_silenced():
 
 
 @lru_cache(maxsize=1)
-@lru_cache(maxsize=1)
 def mediapipe_triangles() -> np.ndarray:
     """``(F, 3)`` triangles of MediaPipe's 468-point mesh: the 3-cliques of its published tessellation edges
     (``FACEMESH_TESSELATION`` lists edges, not faces; 854 triangles, about 95 % of the canonical mesh's 898)."""
