@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from facerecon.comparison.predictors import (LandmarkShapeFit, MeanFace, Prediction, UVLandmarks, with_landmarks)
-from facerecon.comparison.scoring import choose_on_validation, paired_to, score_faces, table_row
+from facerecon.comparison.scoring import choose_on_validation, paired_to, relative_reduction, score_faces, table_row
 from facerecon.data.morphable import FaceModelConfig, build_face_model
 from facerecon.data.synthface import model_to_crop
 from facerecon.metrics import chamfer_distance, earth_movers_distance, landmark_nme, metric_points
@@ -148,3 +148,17 @@ def test_mediapipe_triangles_cover_its_points():
     tri = mediapipe_triangles()
     assert tri.shape[1] == 3 and 800 <= len(tri) <= 898
     assert tri.min() >= 0 and tri.max() < N_MEDIAPIPE and len(np.unique(tri)) == N_MEDIAPIPE
+
+
+def test_relative_reduction_against_a_naive_bootstrap():
+    rng = np.random.default_rng(3)
+    reference = rng.uniform(1.0, 2.0, 60)
+    scores = 0.7 * reference + rng.normal(0, 0.05, 60)
+    out = relative_reduction(reference, scores, seed=5, resamples=500)
+    assert out["mean"] == pytest.approx(1 - scores.mean() / reference.mean())
+    draws = np.random.default_rng(5).integers(0, 60, (500, 60))
+    naive = [1 - scores[d].mean() / reference[d].mean() for d in draws]
+    assert out["ci95"] == pytest.approx([np.quantile(naive, 0.025), np.quantile(naive, 0.975)])
+    assert out["ci95"][0] < 0.3 < out["ci95"][1]
+    with pytest.raises(ValueError, match="same faces"):
+        relative_reduction(reference, scores[:10])

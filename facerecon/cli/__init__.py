@@ -3,9 +3,11 @@
     facerecon run-notebooks --profile {auto,smoke,cpu,gpu} [--only STEM ...]
     facerecon build-book [--no-strict]
     facerecon check-offline [DIR]
-    facerecon data synth|convert ...
+    facerecon data synth|convert|demo-photo ...
     facerecon info [--config paper|cpu|smoke] [--json]
     facerecon train --profile P --model NAME --out DIR [--resume]
+    facerecon reconstruct IMAGE... --out DIR [--model PATH] [--format obj|ply] [--no-denoise]
+    facerecon ship-model ENTRY [--out PATH] [--scores RESULTS_JSON]
 
 Each command module adds its sub-parser(s) and handler in ``add_commands``; this module wires them explicitly.
 Nothing in the package imports the command line.
@@ -17,9 +19,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import book, data, info, train
+from . import book, data, info, reconstruct, train
 
-COMMAND_MODULES = (book, data, info, train)
+COMMAND_MODULES = (book, data, info, reconstruct, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

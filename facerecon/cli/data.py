@@ -1,4 +1,4 @@
-"""``facerecon data synth`` and ``facerecon data convert``: prepare data outside the notebooks."""
+"""``facerecon data synth``, ``convert`` and ``demo-photo``: prepare data outside the notebooks."""
 
 from __future__ import annotations
 
@@ -27,10 +27,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     conv.add_argument("--skip-bad", action="store_true", help="skip and list unreadable samples")
     conv.add_argument("--overwrite", action="store_true")
     conv.add_argument("--no-progress", action="store_true")
+    demo = sub.add_parser("demo-photo", help="a photo-like PNG with a SynthFace face in it (to try reconstruct)")
+    demo.add_argument("--out", type=Path, required=True, help="the PNG to write")
+    demo.add_argument("--faces", type=int, default=8, help="SynthFace test faces to pick the most frontal from")
     p.set_defaults(handler=_run)
 
 
 def _run(args) -> int:
+    if args.data_command == "demo-photo":
+        return _demo_photo(args)
     if args.data_command == "synth":
         from ..data.generate import generate_synthface
         from ..data.synthface import SynthFaceConfig
@@ -51,4 +56,21 @@ def _run(args) -> int:
           f"{'yes' if index['mesh'] else 'absent (no BFM)'} -> {args.out}")
     for item in bad:
         print(f"  skipped {item['file']}: {item['error']}")
+    return 0
+
+
+def _demo_photo(args) -> int:
+    from PIL import Image
+
+    from ..data.generate import load_synthface
+    from ..data.synthface import SynthFaceConfig
+    from ..photo.demo import demo_face
+
+    if args.out.suffix.lower() != ".png":
+        raise ValueError(f"--out must be a .png file, got {args.out}")
+    photo, _, index = demo_face(load_synthface(SynthFaceConfig(split="test", n=args.faces, seed=0, resolution=40),
+                                               progress=False))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(photo).save(args.out)
+    print(f"SynthFace test face {index} in a {photo.shape[1]}×{photo.shape[0]} photo -> {args.out}")
     return 0

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..denoise.classical import classical_denoise
 from ..denoise.noise import add_noise
-from ..denoise.select import select_blind, select_with_reference
+from ..denoise.select import choose_blind, select_with_reference
 from .scoring import summarize
 
 CANDIDATES = ("nl_means", "tv")
@@ -58,10 +58,15 @@ def denoise_for_reconstruction(noisy: np.ndarray, validation_clean: np.ndarray, 
     candidate that the validation ranking prefers at that level is applied (possibly none). Returns the images
     (uint8) and the name chosen for each."""
     ranking = validation_ranking(validation_clean, levels, seed=seed)
-    out, chosen = [], []
-    for image in noisy:
-        candidates = {"none": image / 255, **{n: classical_denoise(image[None] / 255, n)[0] for n in CANDIDATES}}
-        name, _ = select_blind(image / 255, candidates, ranking)
-        out.append((np.clip(candidates[name], 0, 1) * 255).round().astype(np.uint8))
-        chosen.append(name)
-    return np.stack(out), chosen
+    out, chosen = zip(*(denoise_blind(image, ranking) for image in noisy))
+    return np.stack(out), list(chosen)
+
+
+def denoise_blind(image: np.ndarray, ranking: dict[float, list[str]]) -> tuple[np.ndarray, str]:
+    """Algorithm 1, step 1 on one ``image (H, W, 3)`` uint8: the candidate (or ``"none"``) that ``ranking``
+    (:func:`validation_ranking`) prefers at the image's blind noise estimate, applied. Returns the image (uint8)
+    and the name; only the chosen denoiser runs."""
+    name, _ = choose_blind(image / 255, ["none", *CANDIDATES], ranking)
+    if name == "none":
+        return np.asarray(image), name
+    return (np.clip(classical_denoise(image[None] / 255, name)[0], 0, 1) * 255).round().astype(np.uint8), name

@@ -101,3 +101,16 @@ def choose_on_validation(predictors: dict, validation: list[dict], *, gt_faces: 
     means = {key: float(score_faces(p, validation, gt_faces=gt_faces, points=points, seed=seed)["cd"].mean())
              for key, p in predictors.items()}
     return min(means, key=means.get), means
+
+
+def relative_reduction(reference: np.ndarray, scores: np.ndarray, *, seed: int = 0, resamples: int = 2000) -> dict:
+    """How much lower ``scores (N,)`` are than ``reference (N,)`` on the same faces, as a fraction of the
+    reference: ``1 − mean(scores) / mean(reference)``, with a bootstrap interval that resamples faces (both
+    columns together). ``{"mean", "ci95"}``; positive: ``scores`` are lower (better)."""
+    reference, scores = np.asarray(reference, np.float64), np.asarray(scores, np.float64)
+    if reference.shape != scores.shape or reference.ndim != 1 or len(reference) < 2:
+        raise ValueError(f"need two (N >= 2,) arrays over the same faces, got {reference.shape} and {scores.shape}")
+    draws = np.random.default_rng(seed).integers(0, len(reference), (resamples, len(reference)))
+    boot = 1 - scores[draws].mean(1) / reference[draws].mean(1)
+    return {"mean": float(1 - scores.mean() / reference.mean()),
+            "ci95": [float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))]}

@@ -66,9 +66,10 @@ def load_mat(path: Path | str, expected: dict[str, tuple[tuple[int, ...], str]])
     return data
 
 
-def load_image(path: Path | str) -> np.ndarray:
-    """An RGB image ``(H, W, 3)`` uint8, with a clear error for a missing or corrupt file."""
-    from PIL import Image, UnidentifiedImageError
+def load_image(path: Path | str, upright: bool = False) -> np.ndarray:
+    """An RGB image ``(H, W, 3)`` uint8, with a clear error for a missing or corrupt file; ``upright`` turns it
+    by its EXIF orientation (phone photos)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
     if not path.is_file():
@@ -76,8 +77,8 @@ def load_image(path: Path | str) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+            return np.asarray((ImageOps.exif_transpose(im) if upright else im).convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise DataFormatError(f"{path}: unreadable image, expected a JPEG/PNG ({err})") from None
 
 

@@ -38,13 +38,19 @@ def select_blind(noisy: np.ndarray, candidates: Mapping[str, np.ndarray],
 
     ``level_of_sigma`` maps the estimated σ to the noise model's level (identity for additive Gaussian noise).
     """
-    if not candidates:
+    return choose_blind(noisy, list(candidates), ranking, level_of_sigma)
+
+
+def choose_blind(noisy: np.ndarray, names: list[str], ranking: Mapping[float, list[str]],
+                 level_of_sigma=lambda s: s) -> tuple[str, float]:
+    """:func:`select_blind` by name only, so that only the chosen denoiser has to run."""
+    if not names:
         raise ValueError("no candidate images to choose from")
     if not ranking:
         raise ValueError("the validation ranking is empty: measure it first (denoise validation images at each level)")
     level = level_of_sigma(estimate_noise(noisy))
     nearest = min(ranking, key=lambda lv: abs(float(lv) - level))
     for name in ranking[nearest]:
-        if name in candidates:
+        if name in names:
             return name, float(nearest)
-    raise ValueError(f"none of the candidates {sorted(candidates)} is in the ranking {ranking[nearest]}")
+    raise ValueError(f"none of the candidates {sorted(names)} is in the ranking {ranking[nearest]}")

@@ -11,6 +11,7 @@ from scipy.spatial import cKDTree
 from ..data.render import Light, rasterize, shade
 from ..mesh.frame import CROP_SIZE
 from ..mesh.ops import vertex_normals
+from ..training.stability import moving_average
 from .tables import markdown_table
 
 GREY_LIGHT = Light(direction=(0.3, 0.4, 1.0), ambient=0.3, diffuse=0.75, specular=0.05)
@@ -105,5 +106,19 @@ def examples_figure(samples: list[dict], gt_faces: np.ndarray, predictions: dict
             axes[r][c].set_yticks([])
             if r == 0:
                 axes[r][c].set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(curves: dict[str, dict[str, np.ndarray]], window: int = 20) -> plt.Figure:
+    """Training loss against samples seen, one panel per loss: ``curves[panel][row] = {"samples": (T,), "loss":
+    (T,)}`` (moving average over ``window`` steps, log scale)."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 3.6), squeeze=False)
+    for ax, (panel, rows) in zip(axes[0], curves.items()):
+        for name, c in rows.items():
+            loss = moving_average(np.asarray(c["loss"], np.float64), window)
+            ax.plot(np.asarray(c["samples"])[window // 2: window // 2 + len(loss)], loss, label=name)
+        ax.set(title=panel, xlabel="training samples seen", yscale="log")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

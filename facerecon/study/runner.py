@@ -18,6 +18,7 @@ from .provenance import git_commit
 from .results import results_path
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+REAL_DATA_TAG = "real-data"   # a cell that shows real samples: its outputs are never stored in the notebook
 
 
 def list_notebooks(root: Path) -> dict[str, Path]:
@@ -101,6 +102,8 @@ def store_smoke_outputs(root: Path | None = None, only: Iterable[str] | None = N
                        resources={"metadata": {"path": str(path.parent)}}).execute()
         for cell in nb.cells:
             cell.get("metadata", {}).pop("execution", None)
+            if REAL_DATA_TAG in cell.get("metadata", {}).get("tags", []):
+                cell.outputs = []   # pictures of real faces stay out of the repository (tag them nbval-ignore-output)
         nbformat.write(nb, path)
         written.append(path)
     return written

@@ -1,0 +1,82 @@
+"""The model that ships with the project, and what a photo needs besides the weights.
+
+``facerecon/assets/ours_cpu.safetensors`` is the ``cpu`` reference "ours" of chapter 05 (trained on SynthFace
+only), written by ``facerecon ship-model`` from its run-cache entry. Its provenance (also in
+``ours_cpu.json`` beside it, for people) records the training data and config, the commit and the "photo"
+calibration that ``facerecon reconstruct`` uses with *any* model trained on SynthFace crops:
+
+- ``framing``: the crop box from the 68-landmark box, measured on the model's training split (:mod:`.framing`);
+- ``denoise_ranking``: Algorithm 1 step 1's validation ranking of the classical denoisers (and none) per noise
+  level, measured on SynthFace validation crops (``comparison.robustness.validation_ranking``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..comparison.robustness import validation_ranking
+from ..data.generate import load_synthface
+from ..data.synthface import SynthFaceConfig
+from ..study.cache import RunCache
+from ..study.provenance import provenance
+from ..training.model_files import LoadedModel, load_model, save_safetensors
+from .framing import LandmarkFraming, measure_framing
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SHIPPED_MODEL = ASSETS / "ours_cpu.safetensors"
+RANKING_LEVELS = (0.1, 0.25, 0.5)   # the noise levels of chapter 05's robustness section (σ on [0, 1])
+
+
+def photo_calibration(model: LoadedModel) -> tuple[LandmarkFraming, dict[float, list[str]]]:
+    """The framing and denoising ranking for photos: ``model``'s own when it carries them, else the shipped
+    model's (both are properties of SynthFace crops, not of one model's weights)."""
+    photo = model.provenance.get("photo")
+    if photo is None:
+        photo = shipped_provenance()["photo"]
+    ranking = {float(level): list(names) for level, names in photo["denoise_ranking"].items()}
+    return LandmarkFraming(**photo["framing"]), ranking
+
+
+def shipped_provenance() -> dict[str, Any]:
+    """The shipped model's provenance, read from its metadata without loading its weights."""
+    from safetensors import safe_open
+
+    if not SHIPPED_MODEL.is_file():
+        raise FileNotFoundError(f"the shipped model {SHIPPED_MODEL} is missing from this installation; pass "
+                                "--model with a model from `facerecon train` or the run cache")
+    with safe_open(str(SHIPPED_MODEL), framework="pt") as fh:
+        return json.loads((fh.metadata() or {}).get("provenance", "{}"))
+
+
+def ship_model(entry: Path | str, out: Path | str = SHIPPED_MODEL, *, profile: str, cache: RunCache | None = None,
+               validation_n: int = 32, scores: dict[str, Any] | None = None) -> Path:
+    """Write the run-cache ``model`` entry ``entry`` as safetensors at ``out`` (with the provenance as JSON beside it, same stem),
+    measuring the photo calibration on the SynthFace splits it was trained on (from the cache, or generated).
+
+    ``scores``: what the study measured for this model (e.g. its Table 3 row), stored in the provenance."""
+    entry = Path(entry)
+    manifest = json.loads((entry / "manifest.json").read_text())
+    data = SynthFaceConfig(**manifest["config"]["data"])
+    loaded = load_model(entry)
+    cache = cache or RunCache()
+    train = load_synthface(data, cache=cache, profile=profile, progress=False)
+    framing = measure_framing(np.stack([train.sample(i)["landmarks2d"] for i in range(len(train))]))
+    validation = load_synthface(SynthFaceConfig(**{**manifest["config"]["data"], "n": validation_n, "seed": 1}),
+                                cache=cache, profile=profile, progress=False)
+    ranking = validation_ranking(np.stack([validation.sample(i)["image"] for i in range(len(validation))]),
+                                 RANKING_LEVELS)
+    record = provenance(profile=profile, params={"train": manifest["config"]["train"], "data": manifest["config"]["data"]},
+                        seed=loaded.config.seed, trained_on="SynthFace v2 (synthetic faces only; no real photo)",
+                        cache_entry=entry.name, training_provenance=manifest.get("provenance"),
+                        training_summary=loaded.provenance, scores=scores or {},
+                        photo={"framing": framing.to_dict(),
+                               "denoise_ranking": {str(level): names for level, names in ranking.items()},
+                               "measured_on": {"framing": f"{len(train)} training faces",
+                                               "denoise_ranking": f"{len(validation)} validation crops"}})
+    path = save_safetensors(loaded.generator, loaded.config, out, record)
+    path.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str))
+    return path

@@ -1,0 +1,104 @@
+"""The claims chapter's verdict rules, on crafted results where the right verdict is known."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+
+import pytest
+
+from facerecon.claims import CHAPTERS, evaluate_claims
+from facerecon.claims import text as text_claims
+from facerecon.claims.tables import table1_claims
+from facerecon.claims.verdicts import (INCONSISTENT, NOT_REPRODUCED, PENDING, REPRODUCED, VERDICTS, paired_direction,
+                                       row, seed_direction)
+from facerecon.denoise.evaluation import REPORTED
+
+
+def _by_id(rows):
+    return {r["id"]: r for r in rows}
+
+
+def test_without_results_every_measured_claim_is_pending_and_the_papers_own_contradictions_remain():
+    rows = evaluate_claims({})
+    assert len(rows) == 48 + 24 + 8 + len(text_claims.TEXT_CLAIMS)
+    assert len({r["id"] for r in rows}) == len(rows)
+    counts = Counter(r["verdict"] for r in rows)
+    assert set(counts) <= set(VERDICTS) and counts[REPRODUCED] == counts[NOT_REPRODUCED] == 0
+    claims = _by_id(rows)
+    assert claims["text-aflw-emd-582"]["verdict"] == INCONSISTENT
+    assert "+582.9 %" in claims["text-aflw-emd-582"]["measured"]
+    assert claims["text-300w-emd-reduction"]["verdict"] == INCONSISTENT       # Deep3D's 0.21 beats DECA's 0.28
+    assert "42.9 %" in claims["text-300w-emd-reduction"]["measured"]
+    assert claims["T1-unet_md-psnr-0.1"]["verdict"] == PENDING
+    with pytest.raises(ValueError, match="unknown chapter"):
+        evaluate_claims({"99_nothing": {}})
+
+
+def test_direction_rules_against_naive_cases():
+    assert paired_direction({"mean": 0.2, "ci95": [0.1, 0.3], "detectable": True}) == 1
+    assert paired_direction({"mean": -0.2, "ci95": [-0.3, -0.1], "detectable": True}) == -1
+    assert paired_direction({"mean": 0.2, "ci95": [-0.1, 0.5], "detectable": False}) == 0
+    assert seed_direction((5.0, 1.0), (2.0, 1.0)) == 1
+    assert seed_direction((2.0, 1.0), (5.0, 1.0)) == -1
+    assert seed_direction((3.0, 1.0), (4.5, 1.0)) == 0                    # 4.0 > 3.5: the intervals overlap
+    with pytest.raises(ValueError, match="unknown verdict"):
+        row("x", "§", "c", 1, 1, "maybe", "", None)
+
+
+def _table1_results(mean_offset: float, std: float) -> dict:
+    table = {m: {"n": 10, "psnr": {}, "ssim": {}} for m in REPORTED}
+    for m, reported in REPORTED.items():
+        for metric in ("psnr", "ssim"):
+            for k, level in enumerate(("0.1", "0.25", "0.5", "0.75")):
+                table[m][metric][level] = [reported[metric][k] + mean_offset, std]
+    return {"table1": table, "calibration_finding": {"paper_drop": "1.0", "family_drop": "3.8–7.8",
+                                                     "ssim_excess": "30 to 40"}, "epochs": 12, "paper_epochs": 200}
+
+
+def test_table1_cells_follow_the_two_std_rule_and_the_noisy_row_is_inconsistent():
+    close = _by_id(table1_claims(_table1_results(mean_offset=0.5, std=0.3)))     # |Δ| 0.5 ≤ 2 × 0.3
+    far = _by_id(table1_claims(_table1_results(mean_offset=0.7, std=0.3)))       # |Δ| 0.7 > 0.6
+    assert close["T1-vae-psnr-0.25"]["verdict"] == REPRODUCED
+    assert far["T1-vae-psnr-0.25"]["verdict"] == NOT_REPRODUCED
+    assert close["T1-noisy-ssim-0.5"]["verdict"] == INCONSISTENT and "3.8–7.8" in close["T1-noisy-ssim-0.5"]["why"]
+    assert len(close) == 48
+
+
+def test_text_claims_follow_the_measurements():
+    mesh = {"paper_layout": {"mesh_levels": [{"vertices": 141, "faces": 210}, {"vertices": 7001, "faces": 13440}]},
+            "timings": {"generator_paper_batch1_ms": 150.0, "threads": 2}}
+    claims = _by_id(evaluate_claims({"04_generator_discriminator": mesh}))
+    assert claims["text-vertices"]["verdict"] == INCONSISTENT and "7,001" in claims["text-vertices"]["measured"]
+    assert claims["text-hemisphere"]["verdict"] == REPRODUCED
+    mesh6910 = copy.deepcopy(mesh)
+    mesh6910["paper_layout"]["mesh_levels"][-1]["vertices"] = 6910
+    assert _by_id(evaluate_claims({"04_generator_discriminator": mesh6910}))["text-vertices"]["verdict"] == REPRODUCED
+
+    toy = {"toy": {"seeds": [0, 1, 2], "variants": {"all (paper)": {"modes_covered": [8, 8, 7]},
+                                                    "vanilla": {"modes_covered": [2, 1, 3]}}}}
+    assert text_claims.mode_collapse({"03_gan_modifications": toy})["verdict"] == REPRODUCED
+    toy["toy"]["variants"]["vanilla"]["modes_covered"] = [8, 7, 8]
+    assert text_claims.mode_collapse({"03_gan_modifications": toy})["verdict"] == NOT_REPRODUCED
+
+    def comparison(ours_hardest: tuple, fit_hardest: tuple, family_minus_ours: float) -> dict:
+        curve = lambda m, lo, hi: {"x": ["0–30", "60–90"], "n": [10, 10], "mean": [1, m], "lo": [1, lo], "hi": [1, hi]}  # noqa: E731
+        diff = {"mean": family_minus_ours, "ci95": [family_minus_ours - 0.1, family_minus_ours + 0.1],
+                "detectable": abs(family_minus_ours) > 0.1}
+        return {"robustness": {"curves": {"|yaw| (degrees)": {"ours": curve(*ours_hardest),
+                                                              "landmark 3DMM fit": curve(*fit_hardest)}},
+                               "noise_paired": {"0.1": {"mean": -0.5, "ci95": [-0.6, -0.4], "detectable": True}}},
+                "paired_to_ours": {f"{f} (dataset)": {"cd": diff} for f in text_claims.COMPARED_FAMILIES}}
+
+    better = {"05_table3_comparison": comparison((1.0, 0.9, 1.1), (2.0, 1.9, 2.1), +0.5)}
+    assert text_claims.robustness(better, "|yaw| (degrees)", "p", "pose")["verdict"] == REPRODUCED
+    assert text_claims.sota(better)["verdict"] == REPRODUCED
+    assert text_claims.noise(better)["verdict"] == REPRODUCED
+    worse = {"05_table3_comparison": comparison((2.0, 1.9, 2.1), (1.0, 0.9, 1.1), -0.5)}
+    assert text_claims.robustness(worse, "|yaw| (degrees)", "p", "pose")["verdict"] == NOT_REPRODUCED
+    assert text_claims.sota(worse)["verdict"] == NOT_REPRODUCED
+    assert "detectably better than ours" in text_claims.sota(worse)["why"]
+
+
+def test_claims_read_only_known_chapters():
+    assert set(CHAPTERS) >= {"01_noise_table1", "05_table3_comparison", "06_table4_ablation"}

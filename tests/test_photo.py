@@ -1,0 +1,152 @@
+"""Photos to meshes: framing, model files, photo reading, and ``facerecon reconstruct`` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from facerecon.cli import main
+from facerecon.data.camera import CropBox, crop_box_from_points
+from facerecon.data.generate import load_synthface
+from facerecon.data.synthface import SynthFaceConfig
+from facerecon.metrics import landmark_nme
+from facerecon.photo.demo import demo_face, demo_photo
+from facerecon.photo.files import read_photo
+from facerecon.photo.framing import LandmarkFraming, measure_framing
+from facerecon.photo.shipped import SHIPPED_MODEL, photo_calibration
+from facerecon.study.cache import RunCache
+from facerecon.training.config import named_config
+from facerecon.training.model_files import load_model, save_safetensors, state_dicts_equal
+from facerecon.training.trainer import CheckpointError, build_models
+
+def test_crop_box_to_image_inverts_apply():
+    box = CropBox(12.5, -7.0, 250.0)
+    points = np.random.default_rng(0).normal(100, 40, (20, 3))
+    np.testing.assert_allclose(box.to_image(box.apply(points)), points, atol=1e-9)
+    naive = np.array([[box.x0 + x * box.side / box.size, box.y0 + y * box.side / box.size, z * box.side / box.size]
+                      for x, y, z in points])
+    np.testing.assert_allclose(box.to_image(points), naive, atol=1e-9)
+
+
+def test_framing_measured_on_crops_recovers_their_box_in_a_photo():
+    rng = np.random.default_rng(1)
+    # landmark sets inside a 113-pixel crop, all with one box: the measured framing must give the crop back
+    base = rng.uniform((31, 26), (89, 84), (68, 2))
+    base[0], base[1] = (30, 25), (90, 85)            # the box: 60 × 60, centre (60, 55)
+    framing = measure_framing(np.stack([base, base + rng.normal(0, 0.01, base.shape)]))
+    assert framing.side_ratio == pytest.approx(113 / 60, rel=1e-3)
+    assert (framing.offset_x, framing.offset_y) == pytest.approx(((56.5 - 60) / 60, (56.5 - 55) / 60), abs=1e-3)
+    photo_box = CropBox(300.0, 120.0, 226.0)          # where the crop sits in some photo
+    recovered = framing.box(photo_box.to_image(base))
+    assert (recovered.x0, recovered.y0, recovered.side) == pytest.approx((300.0, 120.0, 226.0), abs=0.05)
+    with pytest.raises(ValueError, match="68 finite points"):
+        framing.box(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="side_ratio"):
+        LandmarkFraming(0.0, 0.0, 0.0)
+
+
+def test_safetensors_model_round_trips_bitwise_and_foreign_files_are_refused(tmp_path):
+    cfg = named_config("full", architecture="smoke", batch_size=4, gt_points=128, steps=1)
+    torch.manual_seed(0)
+    generator, _ = build_models(cfg)
+    path = save_safetensors(generator, cfg, tmp_path / "g.safetensors", {"note": "test"})
+    loaded = load_model(path)
+    assert state_dicts_equal(loaded.generator, generator) and loaded.config == cfg
+    assert loaded.provenance == {"note": "test"}
+    from safetensors.torch import save_file
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(CheckpointError, match="not a facerecon generator"):
+        load_model(tmp_path / "other.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 40)
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_model(tmp_path / "junk.safetensors")
+    with pytest.raises(FileNotFoundError, match="generator.pt"):
+        load_model(tmp_path / "missing")
+    with pytest.raises(ValueError, match="must end in"):
+        save_safetensors(generator, cfg, tmp_path / "g.pt")
+
+
+def test_read_photo_names_the_file_and_the_problem(tmp_path):
+    (tmp_path / "notes.jpg").write_text("not an image")
+    with pytest.raises(ValueError, match=r"notes\.jpg: unreadable image"):
+        read_photo(tmp_path / "notes.jpg")
+    with pytest.raises(ValueError, match=r"absent\.png: image file not found"):
+        read_photo(tmp_path / "absent.png")
+    Image.fromarray(np.zeros((20, 30, 4), np.uint8)).save(tmp_path / "rgba.png")
+    assert read_photo(tmp_path / "rgba.png").shape == (20, 30, 3)
+
+
+@pytest.fixture(scope="module")
+def face_photo(tmp_path_factory):
+    """The most frontal of 8 SynthFace test faces that MediaPipe finds, drawn into a 640×480 photo, and its 68
+    landmarks there."""
+    folder = tmp_path_factory.mktemp("photo")
+    test = load_synthface(SynthFaceConfig(split="test", n=8, seed=0, resolution=40),
+                          cache=RunCache(folder / "cache"), workers=1, progress=False)
+    photo, landmarks, _ = demo_face(test)
+    Image.fromarray(photo).save(folder / "face.png")
+    return folder / "face.png", landmarks
+
+
+def test_demo_photo_places_the_landmarks_on_the_face():
+    image = np.zeros((113, 113, 3), np.uint8)
+    image[40, 70] = 255                                  # one bright pixel at crop (x=70, y=40)
+    sample = {"image": image, "landmarks3d": np.tile([[70.0, 40.0, 0.0]], (68, 1))}
+    photo, landmarks = demo_photo(sample, scale=3, at=(100, 50), size=(500, 400))
+    y, x = np.unravel_index(np.argmax(photo.astype(int).sum(-1) - 3 * 128), photo.shape[:2])
+    assert np.abs(landmarks[0] - (x, y)).max() <= 1.0
+    with pytest.raises(ValueError, match="does not fit"):
+        demo_photo(sample, scale=3, at=(300, 50), size=(500, 400))
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="the shipped model is not in this checkout")
+def test_reconstruct_round_trips_a_face_drawn_into_a_photo(face_photo, tmp_path, capsys):
+    path, gt = face_photo
+    assert main(["reconstruct", str(path), "--out", str(tmp_path / "out"), "--format", "ply"]) == 0
+    record = json.loads((tmp_path / "out" / "face.json").read_text())
+    assert set(record) == {"image", "box", "landmarks68", "detector_landmarks68", "denoiser", "model", "ms"}
+    mesh_lm, detector_lm = np.array(record["landmarks68"]), np.array(record["detector_landmarks68"])
+    assert mesh_lm.shape == detector_lm.shape == (68, 2)
+    # the mesh must land on the face: its landmarks near the truth in the photo's pixels, and no worse than
+    # 1.5× the detector whose landmarks it was given
+    assert landmark_nme(mesh_lm, gt) < max(15.0, 1.5 * landmark_nme(detector_lm, gt))
+    x0, y0, x1, y1 = record["box"]
+    gt_box = crop_box_from_points(gt)
+    assert x0 < gt_box.x0 + 0.2 * gt_box.side and x1 > gt_box.x0 + 0.8 * gt_box.side
+    assert record["denoiser"] in ("none", "nl_means", "tv")
+    import trimesh
+    mesh = trimesh.load(tmp_path / "out" / "face.ply", process=False)
+    model = load_model(SHIPPED_MODEL)
+    assert len(mesh.vertices) == len(model.generator.output_uv) and len(mesh.faces) > 0
+    assert np.asarray(Image.open(tmp_path / "out" / "face_overlay.png")).shape == (480, 640, 3)
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="the shipped model is not in this checkout")
+def test_reconstruct_reports_bad_inputs_and_processes_the_rest(face_photo, tmp_path, capsys):
+    path, _ = face_photo
+    (tmp_path / "notes.jpg").write_text("not an image")
+    yy, xx = np.mgrid[:240, :320]
+    Image.fromarray(np.stack([xx % 256, yy % 256, (xx + yy) % 256], -1).astype(np.uint8)).save(tmp_path / "wall.png")
+    out = tmp_path / "out"
+    code = main(["reconstruct", str(tmp_path / "notes.jpg"), str(tmp_path / "wall.png"), str(path), "--out", str(out),
+                 "--no-denoise"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "notes.jpg: unreadable image" in err and "wall.png: no face found" in err
+    assert "2 of 3 photos failed" in err
+    assert json.loads((out / "face.json").read_text())["denoiser"] == "off"
+    assert sorted(p.name for p in out.iterdir()) == ["face.json", "face.obj", "face_overlay.png"]
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="the shipped model is not in this checkout")
+def test_shipped_model_is_small_safetensors_with_its_calibration():
+    assert SHIPPED_MODEL.stat().st_size <= 20e6
+    model = load_model(SHIPPED_MODEL)
+    framing, ranking = photo_calibration(model)
+    assert 1.0 < framing.side_ratio < 2.5 and set(ranking) == {0.0, 0.1, 0.25, 0.5}
+    assert "SynthFace" in model.provenance["trained_on"] and model.provenance["git_commit"]
+    assert json.loads(SHIPPED_MODEL.with_suffix(".json").read_text())["photo"] == model.provenance["photo"]
