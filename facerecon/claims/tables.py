@@ -11,7 +11,8 @@ from typing import Any
 from ..comparison.reported import COLUMNS, PAPER_TABLE3
 from ..denoise.evaluation import REPORTED as PAPER_TABLE1
 from ..denoise.noise import PAPER_LEVELS
-from .verdicts import INCONSISTENT, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, interval_text, paired_direction, pending, row
+from .verdicts import (INCONSISTENT, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, interval_text, paired_direction,
+                       pending, row)
 
 TABLE1_NAMES = {"noisy": "Original Image", "attention_cnn": "CNN with attention", "vae": "VAEs",
                 "autoencoder": "Auto-encoder", "dense_unet": "D-U-NET", "unet_md": "U-shaped CNN with MD"}

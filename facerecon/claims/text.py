@@ -111,11 +111,13 @@ def vertices(results: Results) -> dict[str, Any]:
     claim = "the output mesh has 13,440 faces and 6,910 vertices"
     res = results.get("04_generator_discriminator")
     if res is None:
-        return pending("text-vertices", "§4.2", claim, "6,910 / 13,440", "04_generator_discriminator", "the mesh levels")
+        return pending("text-vertices", "§4.2", claim, "6,910 / 13,440", "04_generator_discriminator",
+                       "the mesh levels")
     last = res["paper_layout"]["mesh_levels"][-1]
     measured = f"{last['vertices']:,} vertices, {last['faces']:,} faces"
     if (last["vertices"], last["faces"]) == (6910, 13440):
-        return row("text-vertices", "§4.2", claim, "6,910 / 13,440", measured, REPRODUCED, "", "04_generator_discriminator")
+        return row("text-vertices", "§4.2", claim, "6,910 / 13,440", measured, REPRODUCED, "",
+                   "04_generator_discriminator")
     return row("text-vertices", "§4.2", claim, "6,910 / 13,440", measured, INCONSISTENT,
                "three midpoint subdivisions of the paper's 141-vertex, 210-face hemisphere (§3.3.1) give "
                f"{last['faces']:,} faces, as stated, but {last['vertices']:,} vertices: 6,910 matches no level",
@@ -129,7 +131,8 @@ def hemisphere(results: Results) -> dict[str, Any]:
         return pending("text-hemisphere", "§3.3.1", claim, "141 / 210", "04_generator_discriminator", "the template")
     first = res["paper_layout"]["mesh_levels"][0]
     ok = (first["vertices"], first["faces"]) == (141, 210)
-    return row("text-hemisphere", "§3.3.1", claim, "141 / 210", f"{first['vertices']} vertices, {first['faces']} faces",
+    return row("text-hemisphere", "§3.3.1", claim, "141 / 210",
+               f"{first['vertices']} vertices, {first['faces']} faces",
                REPRODUCED if ok else NOT_REPRODUCED, "the study's graded hemisphere is built to these counts",
                "04_generator_discriminator")
 
@@ -156,7 +159,8 @@ def unet_md_best(results: Results) -> dict[str, Any]:
 
 def mode_collapse(results: Results) -> dict[str, Any]:
     """§1 (contribution 2), §3.2: the modifications "effectively mitigate mode collapse"."""
-    claim = "the GAN modifications (minibatch discrimination, identity blocks, label smoothing, loss) mitigate mode collapse"
+    claim = ("the GAN modifications (minibatch discrimination, identity blocks, label smoothing, loss) mitigate "
+             "mode collapse")
     res = results.get("03_gan_modifications")
     if res is None:
         return pending("text-mode-collapse", "§1; §3.2", claim, "qualitative", "03_gan_modifications", "the toy GAN")
@@ -195,7 +199,8 @@ def discriminator(results: Results) -> dict[str, Any]:
     claim = "the lightweight GCN discriminator improves accuracy"
     res = results.get("05_table3_comparison")
     if res is None:
-        return pending("text-discriminator", "§1", claim, "qualitative", "05_table3_comparison", "ours without the GAN")
+        return pending("text-discriminator", "§1", claim, "qualitative", "05_table3_comparison",
+                       "ours without the GAN")
     d = res["paired_to_ours"]["ours without the GAN (dataset)"]["cd"]
     direction = paired_direction(d)
     measured = f"ours without the GAN − ours, CD / point {interval_text(d['mean'], *d['ci95'])}"
@@ -210,7 +215,8 @@ def robustness(results: Results, variable: str, claim_id: str, hardest: str) -> 
     claim = f"superior robustness to {hardest}"
     res = results.get("05_table3_comparison")
     if res is None:
-        return pending(claim_id, "Abstract; §4.2", claim, "qualitative", "05_table3_comparison", "the robustness curves")
+        return pending(claim_id, "Abstract; §4.2", claim, "qualitative", "05_table3_comparison",
+                       "the robustness curves")
     curves = res["robustness"]["curves"][variable]
     last = {name: (c["mean"][-1], c["lo"][-1], c["hi"][-1], c["n"][-1]) for name, c in curves.items()}
     others = {n: v for n, v in last.items() if n != "ours"}
@@ -234,7 +240,8 @@ def noise(results: Results) -> dict[str, Any]:
         return pending("text-noise", "§4.2, Fig. 12", claim, "qualitative", "05_table3_comparison", "the noise curves")
     paired = res["robustness"]["noise_paired"]
     directions = {lv: paired_direction(d) for lv, d in paired.items()}
-    measured = "; ".join(f"σ {lv}: denoised − noisy CD {interval_text(d['mean'], *d['ci95'])}" for lv, d in paired.items())
+    measured = "; ".join(f"σ {lv}: denoised − noisy CD {interval_text(d['mean'], *d['ci95'])}"
+                         for lv, d in paired.items())
     helped = [lv for lv, s in directions.items() if s == -1]
     hurt = [lv for lv, s in directions.items() if s == 1]
     if hurt:
@@ -245,7 +252,8 @@ def noise(results: Results) -> dict[str, Any]:
         verdict, why = NOT_REPRODUCED, ("improves CD at σ " + ", ".join(helped) + " only" if helped else
                                         "no effect of denoising on CD detectable")
     return row("text-noise", "§4.2, Fig. 12", claim, "qualitative", measured, verdict,
-               why + " (classical candidates; the learned denoisers are compared in chapter 01)", "05_table3_comparison")
+               why + " (classical candidates; the learned denoisers are compared in chapter 01)",
+               "05_table3_comparison")
 
 
 def lighting(results: Results) -> dict[str, Any]:

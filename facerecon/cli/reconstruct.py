@@ -20,7 +20,8 @@ from pathlib import Path
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="3D face meshes from photos (Algorithm 1)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("images", nargs="+", type=Path, help="JPEG or PNG photos, one face each (the largest is used)")
+    p.add_argument("images", nargs="+", type=Path,
+                   help="JPEG or PNG photos, one face each (with several, the one MediaPipe reports)")
     p.add_argument("--out", type=Path, required=True, help="folder for the meshes, records and overlays")
     p.add_argument("--model", type=Path, help="a .safetensors model, a generator.pt from `facerecon train`, or a "
                                                "run-cache model folder (default: the shipped model)")

@@ -1,7 +1,7 @@
 """Algorithm 1 on an ordinary photo: landmarks, the crop, denoising, reconstruction, back to the photo's pixels.
 
-1. MediaPipe Face Mesh finds the largest face and its 468 points; the fixed 468 → 68 table gives the iBUG
-   landmarks (``landmarks/mediapipe68.py``).
+1. MediaPipe Face Mesh finds a face (one: its most confident) and its 468 points; the fixed 468 → 68 table
+   gives the iBUG landmarks (``landmarks/mediapipe68.py``).
 2. The crop box is framed from those landmarks like SynthFace's training crops (:mod:`.framing`), and the photo is
    resampled to 113×113 (paper §3.3.3).
 3. Algorithm 1 step 1 on the crop: the blind noise estimate picks the denoiser a validation ranking prefers at that
@@ -60,7 +60,7 @@ class PhotoReconstructor:
         self.predict = generator_prediction(model.generator, LANDMARKS_SV)
 
     def __call__(self, image: np.ndarray) -> PhotoReconstruction:
-        """Reconstruct the largest face of ``image (H, W, 3)`` uint8 RGB; :class:`NoFaceError` when none."""
+        """Reconstruct the face MediaPipe finds in ``image (H, W, 3)`` uint8 RGB; :class:`NoFaceError` when none."""
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")

@@ -54,8 +54,9 @@ def shipped_provenance() -> dict[str, Any]:
 
 def ship_model(entry: Path | str, out: Path | str = SHIPPED_MODEL, *, profile: str, cache: RunCache | None = None,
                validation_n: int = 32, scores: dict[str, Any] | None = None) -> Path:
-    """Write the run-cache ``model`` entry ``entry`` as safetensors at ``out`` (with the provenance as JSON beside it, same stem),
-    measuring the photo calibration on the SynthFace splits it was trained on (from the cache, or generated).
+    """Write the run-cache ``model`` entry ``entry`` as safetensors at ``out`` (its provenance as JSON beside it,
+    same stem), measuring the photo calibration on the SynthFace splits it was trained on (from the cache, or
+    generated).
 
     ``scores``: what the study measured for this model (e.g. its Table 3 row), stored in the provenance."""
     entry = Path(entry)
@@ -69,7 +70,8 @@ def ship_model(entry: Path | str, out: Path | str = SHIPPED_MODEL, *, profile: s
                                 cache=cache, profile=profile, progress=False)
     ranking = validation_ranking(np.stack([validation.sample(i)["image"] for i in range(len(validation))]),
                                  RANKING_LEVELS)
-    record = provenance(profile=profile, params={"train": manifest["config"]["train"], "data": manifest["config"]["data"]},
+    record = provenance(profile=profile,
+                        params={"train": manifest["config"]["train"], "data": manifest["config"]["data"]},
                         seed=loaded.config.seed, trained_on="SynthFace v2 (synthetic faces only; no real photo)",
                         cache_entry=entry.name, training_provenance=manifest.get("provenance"),
                         training_summary=loaded.provenance, scores=scores or {},
