@@ -162,3 +162,18 @@ def test_relative_reduction_against_a_naive_bootstrap():
     assert out["ci95"][0] < 0.3 < out["ci95"][1]
     with pytest.raises(ValueError, match="same faces"):
         relative_reduction(reference, scores[:10])
+
+
+def test_interactive_examples_colour_each_prediction_by_its_error(linear_faces):
+    from facerecon.figures.comparison import interactive_examples, surface_error
+
+    model, train, test = linear_faces
+    meshes = np.stack([s["vertices"] for s in train])
+    s = test[0]
+    predictions = {"mean face": MeanFace(meshes, model.faces, model.landmark_index)(s),
+                   "the GT itself": Prediction(s["vertices"], model.faces, s["landmarks3d"])}
+    fig = interactive_examples(s, model.faces, predictions, max_error=2.0)
+    assert len(fig.data) == 3 and fig.data[0].intensity is None
+    np.testing.assert_allclose(fig.data[1].intensity,
+                               np.round(np.minimum(surface_error(predictions["mean face"].vertices, s["vertices"]), 2.0), 2))
+    assert np.all(np.asarray(fig.data[2].intensity) == 0) and fig.data[1].cmax == 2.0
