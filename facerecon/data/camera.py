@@ -68,14 +68,6 @@ class CropBox:
         out[:, 1] -= self.y0 * self.scale
         return out
 
-    def to_image(self, points: np.ndarray) -> np.ndarray:
-        """Crop points ``(N, 2|3)`` → image points: the inverse of :meth:`apply`."""
-        points = np.asarray(points, dtype=np.float64)
-        out = points / self.scale
-        out[:, 0] += self.x0
-        out[:, 1] += self.y0
-        return out
-
 
 def crop_box_from_points(points: np.ndarray, margin: float = 1.0, size: int = CROP_SIZE) -> CropBox:
     """The paper's box: square, centred on the bounding box of ``points (N, ≥2)``, side ``max(w, h)·margin``."""

@@ -43,6 +43,15 @@ class LandmarkFraming:
         return asdict(self)
 
 
+def crop_to_image(box: CropBox, points: np.ndarray) -> np.ndarray:
+    """Crop points ``(N, 2|3)`` → image points: the inverse of ``box.apply`` (z scaled back like x)."""
+    points = np.asarray(points, dtype=np.float64)
+    out = points / box.scale
+    out[:, 0] += box.x0
+    out[:, 1] += box.y0
+    return out
+
+
 def landmark_box(landmarks68: np.ndarray) -> tuple[np.ndarray, float]:
     """Centre ``(2,)`` and longer side of the bounding box of ``landmarks68 (68, ≥2)``."""
     points = np.asarray(landmarks68, dtype=np.float64)

@@ -24,7 +24,7 @@ from ..data.camera import CropBox, crop_image
 from ..data.morphable import LANDMARKS_SV
 from ..landmarks.mediapipe68 import mediapipe_points, to_ibug68
 from ..training.model_files import LoadedModel
-from .framing import LandmarkFraming
+from .framing import LandmarkFraming, crop_to_image
 
 
 class NoFaceError(ValueError):
@@ -80,8 +80,8 @@ class PhotoReconstructor:
         clock.lap("denoise")
         prediction = self.predict({"image": crop, "landmarks2d": box.apply(detected).astype(np.float32)})
         clock.lap("model")
-        return PhotoReconstruction(vertices=box.to_image(prediction.vertices), faces=prediction.faces, box=box,
-                                   landmarks68=box.to_image(prediction.landmarks)[:, :2],
+        return PhotoReconstruction(vertices=crop_to_image(box, prediction.vertices), faces=prediction.faces, box=box,
+                                   landmarks68=crop_to_image(box, prediction.landmarks)[:, :2],
                                    detector_landmarks68=detected, crop=crop, denoiser=denoiser,
                                    ms=sum(clock.ms.values()), stage_ms=clock.ms)
 
