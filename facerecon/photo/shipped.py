@@ -65,10 +65,11 @@ def ship_model(entry: Path | str, out: Path | str = SHIPPED_MODEL, *, profile: s
     loaded = load_model(entry)
     cache = cache or RunCache()
     train = load_synthface(data, cache=cache, profile=profile, progress=False)
-    framing = measure_framing(np.stack([train.sample(i)["landmarks2d"] for i in range(len(train))]))
+    # stored arrays only (sample() would also compose every GT mesh)
+    framing = measure_framing(np.stack([train.reader.get(i)["landmarks2d"] for i in range(len(train))]))
     validation = load_synthface(SynthFaceConfig(**{**manifest["config"]["data"], "n": validation_n, "seed": 1}),
                                 cache=cache, profile=profile, progress=False)
-    ranking = validation_ranking(np.stack([validation.sample(i)["image"] for i in range(len(validation))]),
+    ranking = validation_ranking(np.stack([validation.reader.get(i)["image"] for i in range(len(validation))]),
                                  RANKING_LEVELS)
     record = provenance(profile=profile,
                         params={"train": manifest["config"]["train"], "data": manifest["config"]["data"]},
