@@ -374,3 +374,27 @@ def test_stability_stats_against_naive_loops():
     with pytest.raises(ValueError, match="at least 4 steps"):
         stability_stats([1.0, 2.0])
 
+
+
+def test_without_message_passing_a_vertex_ignores_its_neighbours():
+    torch.manual_seed(0)
+    edges = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    x = torch.randn(2, 3, 5)
+    poked = x.clone()
+    poked[:, 0] += 1.0                               # change vertex 0's input only
+    local, graph = NodeBlock(5, 8, True, 0.2, message_passing=False), NodeBlock(5, 8, True, 0.2)
+    for layer, conv in zip(local.convs, graph.convs):   # the same W0 and bias: only the neighbour sum differs
+        layer.weight.data.copy_(conv.lin_root.weight)
+        layer.bias.data.copy_(conv.lin_rel.bias)
+    moved = (local(poked, edges) - local(x, edges)).abs().sum(-1)
+    assert (moved[:, 0] > 0).all() and (moved[:, 1:] == 0).all()
+    assert ((graph(poked, edges) - graph(x, edges)).abs().sum(-1)[:, 1] > 0).all()   # vertex 1 neighbours vertex 0
+    act = lambda t: torch.nn.functional.leaky_relu(t, 0.2)  # noqa: E731
+    w = [(layer.weight, layer.bias) for layer in local.convs]
+    h = act(x @ w[0][0].T + w[0][1])
+    naive = act(h + (act(h @ w[1][0].T + w[1][1]) @ w[2][0].T + w[2][1]))
+    torch.testing.assert_close(local(x, edges), naive)
+    g, _ = build_models(named_config("full", message_passing=False, **TINY))
+    assert not any(isinstance(c, type(graph.convs[0])) for b in g.node_blocks for c in b.convs)
+    images, landmarks = torch.rand(2, 3, 113, 113), torch.rand(2, 68, 2) * 113
+    assert g(images, landmarks)[-1].shape[1] == len(g.output_uv)

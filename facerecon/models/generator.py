@@ -70,6 +70,8 @@ class GeneratorConfig:
     identity_blocks: bool = False            # residual identity block inside each NODE block (paper §3.2)
     graph_blocks: bool = True                # False: no NODE block moves a vertex (the prior and the landmark
     #                                          shape basis only, subdivided to the output level: an ablation)
+    message_passing: bool = True             # False: the NODE blocks' graph convolutions become per-vertex linear
+    #                                          layers of the same widths (Table 4's "without GCN" ablation)
     leaky_slope: float = 0.2
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
@@ -92,13 +94,22 @@ class GeneratorConfig:
             raise ValueError("graph_blocks=False leaves nothing to learn without landmark_shape=True")
 
 
-class NodeBlock(nn.Module):
-    """Three graph convolutions (paper Fig. 8); ``identity=True`` makes the last two a residual block."""
+class VertexLinear(nn.Linear):
+    """``f_i' = W0 f_i + b`` on ``x (B, V, C)``: a graph convolution without its neighbour sum (the edges are
+    ignored), for the "without GCN" ablation."""
 
-    def __init__(self, c_in: int, hidden: int, identity: bool, slope: float):
+    def forward(self, x: torch.Tensor, edges: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x)
+
+
+class NodeBlock(nn.Module):
+    """Three graph convolutions (paper Fig. 8); ``identity=True`` makes the last two a residual block;
+    ``message_passing=False`` replaces them by per-vertex linear layers of the same widths."""
+
+    def __init__(self, c_in: int, hidden: int, identity: bool, slope: float, message_passing: bool = True):
         super().__init__()
-        self.convs = nn.ModuleList([MeshGraphConv(c_in, hidden), MeshGraphConv(hidden, hidden),
-                                    MeshGraphConv(hidden, hidden)])
+        layer = MeshGraphConv if message_passing else VertexLinear
+        self.convs = nn.ModuleList([layer(c_in, hidden), layer(hidden, hidden), layer(hidden, hidden)])
         self.identity = identity
         self.slope = slope
 
@@ -150,7 +161,8 @@ class MeshGenerator(nn.Module):
         self.offsets = nn.ModuleList()
         for b in range(config.blocks):
             c_in = image_channels + 3 + code + (config.hidden if b else 0)
-            self.node_blocks.append(NodeBlock(c_in, config.hidden, config.identity_blocks, config.leaky_slope))
+            self.node_blocks.append(NodeBlock(c_in, config.hidden, config.identity_blocks, config.leaky_slope,
+                                              config.message_passing))
             offset = nn.Linear(config.hidden, 3)
             nn.init.zeros_(offset.weight)
             nn.init.zeros_(offset.bias)
