@@ -4,7 +4,8 @@
 
 Target (issue 17): at most 150 ms per photo on 2 CPU cores for the shipped model, from the decoded photo to the
 mesh in its pixels (MediaPipe detection, crop, Algorithm 1 step 1, the generator). Photos: the demo photo (a
-SynthFace face in a 640×480 image) and, when present, the real AFLW2000-3D samples (450×450).
+SynthFace face in a 640×480 image), the same with Gaussian noise (step 1 then denoises) and, when present, the
+real AFLW2000-3D samples (450×450).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from facerecon.comparison.robustness import noisy_images
 from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.photo.demo import demo_face
@@ -39,6 +41,7 @@ def main() -> None:
     framing, ranking = photo_calibration(model)
     photos = {"demo photo 640×480": demo_face(load_synthface(
         SynthFaceConfig(split="test", n=8, seed=0, resolution=40), progress=False))[0]}
+    photos["demo photo, Gaussian noise σ 0.1"] = noisy_images(photos["demo photo 640×480"][None], 0.1)[0]
     for path in sorted((args.real_samples / "AFLW2000").glob("*.jpg"))[:3]:
         photos[f"AFLW2000 {path.stem} 450×450"] = read_photo(path)
     print(f"model {args.model.name} ({sum(p.numel() for p in model.generator.parameters()) / 1e6:.2f} M parameters), "
