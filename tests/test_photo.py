@@ -20,8 +20,14 @@ from facerecon.photo.framing import LandmarkFraming, crop_to_image, measure_fram
 from facerecon.photo.shipped import SHIPPED_MODEL, photo_calibration
 from facerecon.study.cache import RunCache
 from facerecon.training.config import named_config
-from facerecon.training.model_files import load_model, save_safetensors, state_dicts_equal
+from facerecon.training.model_files import load_model, save_safetensors
 from facerecon.training.trainer import CheckpointError, build_models
+
+def state_dicts_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """Whether two modules hold the same tensors under the same names (bitwise)."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
 
 def test_crop_box_to_image_inverts_apply():
     box = CropBox(12.5, -7.0, 250.0)

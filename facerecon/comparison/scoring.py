@@ -110,7 +110,10 @@ def relative_reduction(reference: np.ndarray, scores: np.ndarray, *, seed: int =
     reference, scores = np.asarray(reference, np.float64), np.asarray(scores, np.float64)
     if reference.shape != scores.shape or reference.ndim != 1 or len(reference) < 2:
         raise ValueError(f"need two (N >= 2,) arrays over the same faces, got {reference.shape} and {scores.shape}")
-    draws = np.random.default_rng(seed).integers(0, len(reference), (resamples, len(reference)))
-    boot = 1 - scores[draws].mean(1) / reference[draws].mean(1)
+    faces = np.arange(len(reference), dtype=np.float64)   # resampled as indices, so both columns move together
+
+    def reduction(picked: np.ndarray) -> float:
+        index = picked.astype(np.int64)
+        return 1 - scores[index].mean() / reference[index].mean()
     return {"mean": float(1 - scores.mean() / reference.mean()),
-            "ci95": [float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))]}
+            "ci95": bootstrap_ci(faces, seed=seed, resamples=resamples, statistic=reduction)}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from plotly.subplots import make_subplots
 from scipy.spatial import cKDTree
 
 from ..data.render import Light, rasterize, shade
 from ..mesh.frame import CROP_SIZE
 from ..mesh.ops import vertex_normals
 from ..training.stability import moving_average
+from .plotly_offline import CROP_CAMERA, mesh_trace
 from .tables import markdown_table
 
 GREY_LIGHT = Light(direction=(0.3, 0.4, 1.0), ambient=0.3, diffuse=0.75, specular=0.05)
@@ -128,24 +130,17 @@ def interactive_examples(sample: dict, gt_faces: np.ndarray, predictions: dict, 
     """Fig. 14, interactive: the GT of ``sample`` and each ``predictions[name]`` (a ``Prediction``) as 3D meshes
     side by side (plotly, offline renderer), each prediction coloured by its distance to the GT surface in crop
     pixels (0 to ``max_error``, as in :func:`examples_figure`); coordinates rounded to 0.01 pixel."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
     meshes = {"ground truth": (sample["vertices"], gt_faces, None)}
     meshes.update({name: (p.vertices, p.faces, surface_error(p.vertices, sample["vertices"]))
                    for name, p in predictions.items()})
     fig = make_subplots(rows=1, cols=len(meshes), specs=[[{"type": "scene"}] * len(meshes)],
                         subplot_titles=list(meshes))
-    camera = dict(up=dict(x=0, y=-1, z=0), eye=dict(x=0, y=0, z=2.0))
     for col, (vertices, faces, error) in enumerate(meshes.values(), start=1):
-        v = np.round(np.asarray(vertices, np.float64), 2)
-        f = np.asarray(faces, np.int64)
-        colouring = (dict(color="#d9b99b") if error is None else
-                     dict(intensity=np.round(np.minimum(error, max_error), 2), cmin=0, cmax=max_error,
-                          colorscale="Turbo", showscale=col == len(meshes)))
-        fig.add_trace(go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2],
-                                lighting=dict(ambient=0.45, diffuse=0.8, specular=0.15), **colouring), row=1, col=col)
-        fig.update_scenes(dict(aspectmode="data", camera=camera, xaxis_visible=False, yaxis_visible=False,
+        shading = {} if error is None else dict(intensity=np.round(np.minimum(error, max_error), 2),
+                                                colorscale="Turbo", showscale=col == len(meshes), cmin=0,
+                                                cmax=max_error)
+        fig.add_trace(mesh_trace(np.round(np.asarray(vertices, np.float64), 2), faces, **shading), row=1, col=col)
+        fig.update_scenes(dict(aspectmode="data", camera=CROP_CAMERA, xaxis_visible=False, yaxis_visible=False,
                                zaxis_visible=False), row=1, col=col)
     fig.update_layout(height=420, margin=dict(l=0, r=0, t=40, b=0))
     return fig

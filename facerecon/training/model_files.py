@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..models.generator import MeshGenerator
 from .config import TrainConfig
 from .trainer import CheckpointError, build_models, load_generator
@@ -88,8 +86,3 @@ def load_model(path: Path | str) -> LoadedModel:
     provenance = json.loads(provenance_file.read_text()) if provenance_file.is_file() else {}
     return LoadedModel(generator, config, provenance, path)
 
-
-def state_dicts_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    """Whether two modules hold the same tensors under the same names (bitwise)."""
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
