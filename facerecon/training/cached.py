@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..data.dataset import FaceDataset
 from ..data.generate import load_synthface
 from ..data.synthface import SynthFaceConfig
 from ..study.cache import RunCache
@@ -57,11 +58,22 @@ class TrainedModel:
 def train_or_load(cfg: TrainConfig, data: SynthFaceConfig, *, profile: str, cache: RunCache | None = None,
                   progress: bool = True, workers: int | None = None) -> TrainedModel:
     """The model trained with ``cfg`` on the SynthFace split ``data``, from the cache or trained now."""
-    import json
-
     cache = cache or RunCache()
     train = load_synthface(data, cache=cache, workers=workers, progress=progress, profile=profile)
-    key_config = {"train": cfg.to_dict(), "data": asdict(data)}
+    return train_or_load_on(cfg, train, {"data": asdict(data)}, profile=profile, cache=cache, progress=progress)
+
+
+def train_or_load_on(cfg: TrainConfig, train: FaceDataset, data_key: dict[str, Any], *, profile: str,
+                     cache: RunCache | None = None, progress: bool = True) -> TrainedModel:
+    """The model trained with ``cfg`` on ``train``, any dataset from the run cache (its entry is this one's
+    parent; ``data_key`` describes it in this entry's key), from the cache or trained now."""
+    import json
+
+    if train.cache_key is None:
+        raise ValueError(f"train_or_load_on needs a dataset from the run cache; {train.folder} is not one (train "
+                         "it with Trainer directly)")
+    cache = cache or RunCache()
+    key_config = {"train": cfg.to_dict(), **data_key}
     key = dict(code=(__name__,), parents=(train.cache_key,))
     final = cache.entry_path("model", key_config, **key)
     work = final.parent / f".work-{final.name}"
