@@ -9,7 +9,7 @@ Layout and dependency rule (checked by ``tests/test_layout.py``, which parses ev
 - ``study``: infrastructure (paths, profiles, notebook parameters and runner, results, provenance, seeds and
   device, the run cache and its code keys, the book build). Imports no domain code.
 - ``data``, ``mesh``, ``models``, ``training``, ``denoise``, ``landmarks``, ``comparison``, ``claims``, ``photo``,
-  ``metrics``: the science. May import infrastructure and each other, never the figures or the command line.
+  ``augment``, ``metrics``: the science. May import infrastructure and each other, never the figures or the command line.
 - ``figures``: plots and tables for the chapters, one module per topic. Imports domain code.
 - ``cli``: the ``facerecon`` command. Imports everything; nothing imports it.
 

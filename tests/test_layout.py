@@ -9,7 +9,7 @@ import pytest
 from facerecon.study.codehash import imported_modules
 from facerecon.study.paths import PACKAGE_DIR
 
-DOMAIN = ("data", "mesh", "models", "training", "denoise", "metrics", "landmarks", "comparison", "photo", "claims")
+DOMAIN = ("data", "mesh", "models", "training", "denoise", "metrics", "landmarks", "comparison", "photo", "claims", "augment")
 
 
 def all_modules() -> list[str]:
