@@ -47,7 +47,8 @@ def test_gpu_training_configuration_steps(root, tiny_train, tmp_path, model):
     assert len(result.logs) == 1 and np.isfinite(result.logs[0]["g_total"])
 
 
-@pytest.mark.parametrize("stem", ["03_gan_modifications", "05_table3_comparison", "07_loss_stability"])
+@pytest.mark.parametrize("stem", ["02_augmentation", "03_gan_modifications", "05_table3_comparison",
+                                  "07_loss_stability"])
 def test_gpu_chapter_parameters_match_the_train_section(root, stem):
     from facerecon.training.cached import train_settings
 
@@ -87,3 +88,17 @@ def test_gpu_toy_gan_configuration_steps(root):
     for switches in variants().values():
         out = train_toy(Toy2DConfig(steps=2, seed=p["toy_seeds"][-1], **switches))
         assert np.isfinite(out["g_loss"]).all()
+
+
+def test_gpu_generators_step(root):
+    """02 at the `gpu` sizes: both generators build and take one training step on two images."""
+    from facerecon.augment.diffusion import DiffusionConfig, train_diffusion
+
+    p = gpu_parameters(root, "02_augmentation")
+    size = p["gen_resolution"]
+    images, geometry = torch.rand(2, 3, size, size), torch.rand(2, 4, size, size)
+    for kind, channels in (("pixel", p["pixel_channels"]), ("latent", p["latent_channels"])):
+        cfg = DiffusionConfig(kind=kind, resolution=size, channels=tuple(channels), ae_channels=tuple(p["ae_channels"]),
+                              steps=1, ae_steps=1, batch_size=2)
+        _, history = train_diffusion(cfg, images, geometry, progress=False)
+        assert all(len(v) == 1 and np.isfinite(v[0]) for v in history.values()), kind

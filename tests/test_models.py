@@ -23,6 +23,30 @@ def test_mesh_graph_conv_equals_pyg_graphconv():
     torch.testing.assert_close(ours(x[0], e), ref(x[0], e))           # unbatched too
 
 
+@pytest.mark.parametrize("layer", ["graph", "vertex"])
+def test_forward_parts_equals_the_concatenated_input(layer):
+    """The generator's first layer per block reads its input as parts (a per-image part projected once): the same
+    values and gradients as the layer on the concatenation with that part broadcast over the vertices."""
+    from facerecon.models.generator import VertexLinear
+
+    torch.manual_seed(0)
+    conv = MeshGraphConv(12, 5) if layer == "graph" else VertexLinear(12, 5)
+    faces = torch.tensor([[0, 1, 2], [1, 3, 2], [2, 3, 4], [3, 5, 4]])
+    edges = edge_index(faces.numpy())
+    aligned, code, hidden = torch.randn(2, 6, 4), torch.randn(2, 5), torch.randn(2, 6, 3)
+    for t in (aligned, code, hidden):
+        t.requires_grad_(True)
+    parts = conv.forward_parts([aligned, code, hidden], edges)
+    concatenated = conv(torch.cat([aligned, code[:, None, :].expand(-1, 6, -1), hidden], -1), edges)
+    assert torch.allclose(parts, concatenated, atol=1e-6)
+    weights = torch.randn_like(parts)
+    grads = torch.autograd.grad((parts * weights).sum(), [aligned, code, hidden, *conv.parameters()])
+    again = torch.autograd.grad((concatenated * weights).sum(), [aligned, code, hidden, *conv.parameters()])
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(grads, again))
+    with pytest.raises(ValueError, match="add up to 10, the layer takes 12"):
+        conv.forward_parts([aligned, hidden[..., :1], code], edges)
+
+
 def test_paper_architecture_shapes_and_counts():
     info = summary("paper")
     assert info["encoder"]["stem"] == [32, 111, 111]

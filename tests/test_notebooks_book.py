@@ -183,6 +183,64 @@ def test_loss_stability_results_reproduce(smoke_run, root):
     assert res["training"]["full"][0]["wall_time_s"] == main["wall_time_s"]
 
 
+def test_augmentation_results_schema_and_a_seed_reproduces(smoke_run, root):
+    from facerecon.augment.diffusion import DiffusionConfig, train_or_load_diffusion
+    from facerecon.augment.edits import EditConfig
+    from facerecon.augment.pairs import augmented_split
+    from facerecon.comparison.predictors import generator_prediction
+    from facerecon.comparison.scoring import score_faces
+    from facerecon.data.generate import load_synthface
+    from facerecon.data.synthface import SynthFaceConfig
+    from facerecon.training.cached import SPLIT_KEYS, train_or_load_on, train_settings
+    from facerecon.training.config import named_config
+
+    res, params = _record("02_augmentation", root)
+    assert set(res["generators"]) == {"pixel", "latent"}
+    assert res["generators"]["latent"]["final_loss"].keys() == {"autoencoder", "denoiser"}
+    rows = res["consistency"]["rows"]
+    assert len(rows) == 6 and sum(r["minus_real"] is not None for r in rows.values()) == 2
+    assert set(res["consistency"]["follows_mesh"]) == {"pixel", "latent"}
+    assert all(len(v) == params["consistency_n"] for v in res["consistency"]["per_image"].values())
+    for kind, sweep in res["ddim_sweep"].items():
+        assert [r["steps"] for r in sweep] == params["ddim_sweep"] and all(r["pairs_per_s"] > 0 for r in sweep)
+    assert res["determinism"]["same_seed_same_mesh_identical"] and res["determinism"]["mean_abs_change_after_smile"] > 0
+    assert sum(res["pairs"]["counts"].values()) == params["n_pairs"]
+    ww = res["with_without"]
+    for arm in ("with", "without"):
+        assert len(ww["arms"][arm]["cd"]["per_seed"]) == len(params["aug_seeds"])
+    assert ww["cd"]["ci95"][0] <= ww["cd"]["mean"] <= ww["cd"]["ci95"][1]
+    assert ww["verdict"] == {True: "helps" if ww["cd"]["mean"] < 0 else "hurts",
+                             False: "no effect detectable at this budget"}[ww["cd"]["detectable"]]
+    row = res["table4_row"]          # the ablation chapter's schema (issue 15)
+    assert row["variant"] == "without augmentation" and row["seeds"] == params["aug_seeds"]
+    assert {"mean", "std", "ci95"} <= row["cd"].keys() and {"mean", "ci95"} <= row["delta_vs_full"]["emd"].keys()
+    assert row["delta_vs_full"]["cd"]["mean"] == pytest.approx(-ww["cd"]["mean"])
+    assert ww["arm_minus_mean_face"]["with"]["cd"]["mean"] == pytest.approx(
+        ww["arms"]["with"]["cd"]["mean"] - ww["mean_face"]["cd"]["mean"])
+    # the last seed of the "with" arm, rebuilt from the run cache and scored again
+    train = load_synthface(SynthFaceConfig(split="train", n=params["n_train"], seed=0,
+                                           resolution=params["resolution"]), profile="smoke")
+    test = load_synthface(SynthFaceConfig(split="test", n=params["n_test"], seed=0,
+                                          resolution=params["resolution"]), profile="smoke")
+    chosen = res["chosen_generator"]["kind"]
+    diffusion = train_or_load_diffusion(DiffusionConfig.from_dict(res["generators"][chosen]["config"]), train,
+                                        params["n_real"], profile="smoke")
+    assert diffusion.reused, "the chapter's generator is in the run cache"
+    augmented = augmented_split(train, params["n_real"], diffusion=diffusion, n_pairs=params["n_pairs"],
+                                edits=tuple(params["edits"]), edit=EditConfig(**res["pairs"]["edit"]),
+                                ddim_steps=params["ddim_steps"], seed=params["seed"], profile="smoke")
+    settings = {k: v for k, v in train_settings(params).items() if k not in SPLIT_KEYS}
+    cfg = named_config("full", seed=params["aug_seeds"][-1], **{**settings, "steps": params["aug_steps"],
+                                                               "checkpoint_every": params["aug_steps"]})
+    trained = train_or_load_on(cfg, augmented, {"data": {"augmented_split": augmented.index["augmentation"]}},
+                               profile="smoke", progress=False)
+    assert trained.reused
+    scores = score_faces(generator_prediction(trained.generator, train.uv[train.model.landmark_index]),
+                         [test.sample(i) for i in range(params["eval_n"])], gt_faces=train.faces,
+                         points=params["eval_points"], seed=params["seed"])
+    assert ww["arms"]["with"]["cd"]["per_seed"][-1] == pytest.approx(scores["cd"].mean(), rel=1e-9)
+
+
 def test_table3_results_schema_and_a_row_reproduces(smoke_run, root):
     from facerecon.comparison.predictors import MeanFace
     from facerecon.comparison.reported import PAPER_TABLE3, margins

@@ -88,7 +88,8 @@ def test_smoke_is_the_notebooks_own_parameters(root):
         assert section == {}, f"profiles/smoke.yaml sets {sorted(section)} for {stem}: put smoke values in its parameters cell"
 
 
-@pytest.mark.parametrize("stem", ["03_gan_modifications", "05_table3_comparison", "07_loss_stability"])
+@pytest.mark.parametrize("stem", ["02_augmentation", "03_gan_modifications", "05_table3_comparison",
+                                  "07_loss_stability"])
 def test_smoke_train_section_is_what_the_chapters_train(root, stem):
     from facerecon.study.profiles import load_train_section
     from facerecon.training.cached import train_settings
@@ -109,10 +110,11 @@ def test_every_train_section_builds_a_config(root, profile):
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_comparison_chapter_uses_the_data_chapters_detector(root, profile):
-    """05 reads the landmark CNN that 00 trains: the same settings, so the same run-cache entry."""
+@pytest.mark.parametrize("stem", ["02_augmentation", "05_table3_comparison"])
+def test_chapters_use_the_data_chapters_detector(root, profile, stem):
+    """02 and 05 read the landmark CNN and the splits that 00 makes: the same settings, so the same run-cache entries."""
     notebooks, sections = list_notebooks(root), load_profile(profile, root)
-    data, table3 = (resolve_parameters(notebooks[stem], sections.get(stem, {}), profile)
-                    for stem in ("00_data", "05_table3_comparison"))
-    for key in ("detector_steps", "detector_width", "resolution", "n_train"):
-        assert data[key] == table3[key], key
+    data, chapter = (resolve_parameters(notebooks[name], sections.get(name, {}), profile)
+                     for name in ("00_data", stem))
+    for key in ("detector_steps", "detector_width", "resolution", "n_train", "n_test"):
+        assert data[key] == chapter[key], key

@@ -47,7 +47,7 @@ from ..mesh.pose import apply_weak_perspective, fit_weak_perspective, landmark_r
 from ..mesh.subdivide import subdivide, subdivision_levels
 from ..mesh.template import hemisphere, initial_mesh
 from .encoder import EfficientNetEncoder, EncoderConfig
-from .graph import MeshGraphConv
+from .graph import MeshGraphConv, project_parts
 
 N_LANDMARKS = 68
 
@@ -101,6 +101,14 @@ class VertexLinear(nn.Linear):
     def forward(self, x: torch.Tensor, edges: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
         return super().forward(x)
 
+    def forward_parts(self, parts: list[torch.Tensor], edges: torch.Tensor | None = None) -> torch.Tensor:
+        """``forward(cat(parts, -1))`` from parts ``(B, V, C_i)`` or per-image ``(B, C_i)`` (see
+        :meth:`MeshGraphConv.forward_parts`)."""
+        n_vertices = next(p.shape[1] for p in parts if p.ndim == 3)
+        per_vertex, per_image = project_parts(parts, self.weight, n_vertices)
+        out = per_vertex if per_image is None else per_vertex + per_image[:, None, :]
+        return out + self.bias if self.bias is not None else out
+
 
 class NodeBlock(nn.Module):
     """Three graph convolutions (paper Fig. 8); ``identity=True`` makes the last two a residual block;
@@ -113,9 +121,12 @@ class NodeBlock(nn.Module):
         self.identity = identity
         self.slope = slope
 
-    def forward(self, x: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor | list[torch.Tensor], edges: torch.Tensor) -> torch.Tensor:
+        """``x (B, V, C_in)``, or its activated parts in concatenation order (``(B, V, C_i)`` or per-image
+        ``(B, C_i)``: see :meth:`MeshGraphConv.forward_parts`) → ``(B, V, hidden)``."""
         act = lambda t: F.leaky_relu(t, self.slope)  # noqa: E731
-        h = act(self.convs[0](x, edges))
+        first = self.convs[0].forward_parts(x, edges) if isinstance(x, list) else self.convs[0](x, edges)
+        h = act(first)
         if self.identity:  # h ← LeakyReLU(h + GC2(LeakyReLU(GC1(h))))
             return act(h + self.convs[2](act(self.convs[1](h, edges)), edges))
         return act(self.convs[2](act(self.convs[1](h, edges)), edges))
@@ -264,13 +275,14 @@ class MeshGenerator(nn.Module):
                 if b < self.config.blocks - 1:
                     vertices = priors[b + 1] + subdivide(vertices - priors[b], getattr(self, f"subdivision_{b}"))
                 continue
+            # act(cat(parts)) as its activated parts: the landmark code stays one vector per image
             parts = [self.vertex_alignment(features, vertices), vertices]
             if code is not None:
-                parts.append(code[:, None, :].expand(-1, vertices.shape[1], -1))
+                parts.append(code)
             if hidden is not None:
                 parts.append(hidden)
-            x = F.leaky_relu(torch.cat(parts, -1), self.config.leaky_slope)
-            hidden = self.node_blocks[b](x, self.edges(b))
+            parts = [F.leaky_relu(p, self.config.leaky_slope) for p in parts]
+            hidden = self.node_blocks[b](parts, self.edges(b))
             vertices = vertices + self.offsets[b](hidden)
             meshes.append(vertices)
             if b < self.config.blocks - 1:                  # triangulation layer

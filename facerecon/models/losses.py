@@ -45,10 +45,23 @@ class LabelSmoothing:
 NO_SMOOTHING = LabelSmoothing(real=1.0, fake=0.0)
 
 
+def squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``(B, N, M)`` squared distances between ``a (B, N, 3)`` and ``b (B, M, 3)``, as ``|a|² + |b|² − 2 a·b`` (one
+    batched matrix product, no square root: what ``torch.cdist`` computes for large sets, before its root)."""
+    return (a.pow(2).sum(-1, keepdim=True) + b.pow(2).sum(-1)[:, None, :]).baddbmm_(a, b.transpose(1, 2), alpha=-2)
+
+
 @torch.no_grad()
 def nearest_index(a: torch.Tensor, b: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """Index ``(B, N)`` of the nearest point of ``b (B, M, 3)`` for every point of ``a (B, N, 3)``."""
-    return torch.cat([torch.cdist(a[:, s:s + chunk], b).argmin(-1) for s in range(0, a.shape[1], chunk)], 1)
+    return torch.cat([squared_distances(a[:, s:s + chunk], b).argmin(-1) for s in range(0, a.shape[1], chunk)], 1)
+
+
+@torch.no_grad()
+def mutual_nearest(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both nearest-neighbour maps from one distance matrix: ``(B, N)`` into ``b`` and ``(B, M)`` into ``a``."""
+    d = squared_distances(a, b)
+    return d.argmin(2), d.argmin(1)
 
 
 def _gather(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -62,8 +75,7 @@ def chamfer_terms(pred: torch.Tensor, gt: torch.Tensor) -> tuple[torch.Tensor, t
     gradient as through the full distance matrix (the assignment is piecewise constant), at a fraction of the
     cost.
     """
-    idx_pg = nearest_index(pred, gt)
-    idx_gp = nearest_index(gt, pred)
+    idx_pg, idx_gp = mutual_nearest(pred, gt)
     d_pg = (pred - _gather(gt, idx_pg)).pow(2).sum(-1)
     d_gp = (gt - _gather(pred, idx_gp)).pow(2).sum(-1)
     return d_pg.mean(1), d_gp.mean(1), idx_pg
