@@ -96,9 +96,12 @@ def test_a_changed_mesh_changes_the_image_deterministically(cfg, tiny_split):
     assert not torch.allclose(other_seed, first, atol=1e-4)
 
 
-def test_ddim_sampling_matches_a_naive_eta_zero_loop():
-    """DDIM, η = 0 (Song et al. 2021, eq. 12) with a fixed ε-predictor, written out by hand."""
-    model = GeometryDiffusion(TINY_PIXEL).eval()
+@pytest.mark.parametrize("prediction", ["epsilon", "sample"])
+def test_ddim_sampling_matches_a_naive_eta_zero_loop(prediction):
+    """DDIM, η = 0 (Song et al. 2021, eq. 12) with a constant network output read as ε or as x₀, by hand."""
+    from dataclasses import replace
+
+    model = GeometryDiffusion(replace(TINY_PIXEL, prediction=prediction)).eval()
     eps_value = 0.1
 
     class ConstantEps(torch.nn.Module):
@@ -115,7 +118,8 @@ def test_ddim_sampling_matches_a_naive_eta_zero_loop():
     for i, t in enumerate(timesteps):
         a_t = alphas[t]
         a_prev = alphas[timesteps[i + 1]] if i + 1 < len(timesteps) else torch.tensor(1.0, dtype=torch.float64)
-        x0 = ((x - (1 - a_t).sqrt() * eps_value) / a_t.sqrt()).clamp(-1, 1)
+        x0 = (((x - (1 - a_t).sqrt() * eps_value) / a_t.sqrt()) if prediction == "epsilon"
+              else torch.full_like(x, eps_value)).clamp(-1, 1)
         eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()        # ε recomputed from the clipped x₀, as diffusers does
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
     assert torch.allclose(out.double(), ((x + 1) / 2).clamp(0, 1), atol=1e-5)
