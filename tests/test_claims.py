@@ -102,3 +102,18 @@ def test_text_claims_follow_the_measurements():
 
 def test_claims_read_only_known_chapters():
     assert set(CHAPTERS) >= {"01_noise_table1", "05_table3_comparison", "06_table4_ablation"}
+
+
+def test_augmentation_claim_needs_models_that_beat_the_mean_face():
+    from facerecon.claims.text import augmentation
+    from facerecon.claims.verdicts import NOT_REPRODUCED, NOT_TESTABLE, PENDING, REPRODUCED
+
+    def results(delta, arm_vs_mean):
+        diff = lambda m, lo, hi: {"mean": m, "ci95": [lo, hi], "detectable": lo > 0 or hi < 0}  # noqa: E731
+        return {"02_augmentation": {"with_without": {
+            "cd": diff(*delta), "arm_minus_mean_face": {arm: {"cd": diff(*arm_vs_mean)} for arm in ("with", "without")}}}}
+    assert augmentation({})["verdict"] == PENDING
+    assert augmentation(results((-1.0, -1.5, -0.5), (-2.0, -2.5, -1.5)))["verdict"] == REPRODUCED
+    assert augmentation(results((0.1, -0.5, 0.7), (-2.0, -2.5, -1.5)))["verdict"] == NOT_REPRODUCED
+    untestable = augmentation(results((-1.0, -1.5, -0.5), (2.0, 1.5, 2.5)))
+    assert untestable["verdict"] == NOT_TESTABLE and "mean face" in untestable["why"]
