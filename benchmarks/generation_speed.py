@@ -26,6 +26,7 @@ from facerecon.augment.pairs import to_crop
 from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.study.parameters import resolve_parameters
+from facerecon.study.paths import find_root
 from facerecon.study.profiles import load_profile
 from facerecon.study.runner import list_notebooks
 
@@ -40,7 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     stem = "02_augmentation"
-    p = resolve_parameters(list_notebooks()[stem], load_profile(args.profile).get(stem, {}), args.profile)
+    root = find_root()
+    p = resolve_parameters(list_notebooks(root)[stem], load_profile(args.profile, root).get(stem, {}), args.profile)
     data = load_synthface(SynthFaceConfig(split="train", n=args.batch, seed=0, resolution=p["resolution"]),
                           progress=False)
     samples = [data.sample(i) for i in range(args.batch)]
