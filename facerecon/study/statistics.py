@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+LEVEL = 0.95   # the confidence level of every interval in the study
 
-def bootstrap_ci(values, *, level: float = 0.95, resamples: int = 2000, seed: int = 0,
+
+def bootstrap_ci(values, *, level: float = LEVEL, resamples: int = 2000, seed: int = 0,
                  statistic=np.mean) -> list[float]:
     """Percentile bootstrap interval ``[lo, hi]`` of ``statistic`` over ``values (N,)`` (NaNs dropped)."""
     values = np.asarray(values, dtype=np.float64)
@@ -33,7 +35,7 @@ def paired_difference(a, b, **kwargs) -> dict[str, float | list[float]]:
 
 
 
-def seeds_and_faces_ci(values, *, level: float = 0.95, resamples: int = 2000, seed: int = 0) -> list[float]:
+def seeds_and_faces_ci(values, *, level: float = LEVEL, resamples: int = 2000, seed: int = 0) -> list[float]:
     """Two-level percentile bootstrap interval ``[lo, hi]`` of the mean of ``values (S seeds, N faces)``: seeds
     and faces are resampled independently, so the interval carries the spread over training seeds as well as over
     test faces."""
@@ -53,8 +55,9 @@ def mean_over_seeds(values, **kwargs) -> dict[str, float | list[float]]:
     """A trained variant's scores ``(S seeds, N faces)``: ``mean``, ``std`` of the per-seed means, ``ci95``
     (:func:`seeds_and_faces_ci`) and ``per_seed`` means."""
     values = np.asarray(values, np.float64)
-    per_seed = values.mean(1) if values.ndim == 2 else values
-    return {"mean": float(values.mean()), "std": float(per_seed.std()), "ci95": seeds_and_faces_ci(values, **kwargs),
+    ci = seeds_and_faces_ci(values, **kwargs)          # checks the (seeds, faces) shape
+    per_seed = values.mean(1)
+    return {"mean": float(values.mean()), "std": float(per_seed.std()), "ci95": ci,
             "per_seed": [float(v) for v in per_seed]}
 
 
