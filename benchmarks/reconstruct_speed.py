@@ -21,12 +21,12 @@ from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.photo.demo import demo_face
 from facerecon.photo.files import read_photo
-from facerecon.photo.pipeline import PhotoReconstructor
+from facerecon.photo.pipeline import TARGET_MS_PER_PHOTO, PhotoReconstructor
 from facerecon.photo.shipped import SHIPPED_MODEL, photo_calibration
 from facerecon.study.paths import find_root
 from facerecon.training.model_files import load_model
 
-TARGET_MS = 150.0
+TARGET_MS = TARGET_MS_PER_PHOTO
 
 
 def main() -> None:

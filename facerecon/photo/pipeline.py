@@ -46,6 +46,9 @@ class PhotoReconstruction:
     stage_ms: dict[str, float]         # of which: detect, crop, denoise, model
 
 
+TARGET_MS_PER_PHOTO = 150.0   # the study's speed target for the shipped model on 2 CPU cores (issue 17)
+
+
 class PhotoReconstructor:
     """Reconstructs faces from photos with one loaded model (see the module docstring).
 
