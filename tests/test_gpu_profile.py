@@ -102,3 +102,40 @@ def test_gpu_generators_step(root):
                               steps=1, ae_steps=1, batch_size=2)
         _, history = train_diffusion(cfg, images, geometry, progress=False)
         assert all(len(v) == 1 and np.isfinite(v[0]) for v in history.values()), kind
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on the device machine)")
+
+
+@needs_cuda
+def test_training_and_evaluation_run_on_cuda(root, tiny_train, tmp_path):
+    """The `gpu` profile's model trains, checkpoints and is scored on CUDA (its random draws stay on the CPU)."""
+    from facerecon.training.cached import run_config
+    from facerecon.training.evaluate import evaluate, generator_predictor
+    from facerecon.training.trainer import Trainer
+
+    section = {**load_train_section("gpu", root), **TINY_DATA, "steps": 3, "batch_size": 2, "checkpoint_every": 2}
+    cfg, _ = run_config("full", seed=0, **section)
+    trainer = Trainer(cfg, tiny_train, tmp_path, progress=False, device="cuda")
+    result = trainer.run()
+    assert trainer.accelerator.device.type == "cuda" and len(result.logs) == 3
+    assert all(np.isfinite(log["g_total"]) for log in result.logs)
+    generator = trainer.accelerator.unwrap_model(trainer.generator)
+    scores = evaluate(generator_predictor(generator, torch.device("cuda")), generator.faces(-1).cpu().numpy(),
+                      tiny_train, n=2, points=128)
+    assert np.isfinite(scores["cd"]) and np.isfinite(scores["emd"])
+
+
+@needs_cuda
+def test_generators_train_and_sample_on_cuda(tiny_train):
+    """02's generators at tiny sizes: trained and sampled on CUDA, deterministic from a CPU generator."""
+    from facerecon.augment.diffusion import DiffusionConfig, train_diffusion, training_pairs
+
+    images, geometry = training_pairs(tiny_train, 4, 16)
+    for cfg in (DiffusionConfig(kind="pixel", resolution=16, channels=(8, 16), steps=2, batch_size=2),
+                DiffusionConfig(kind="latent", resolution=16, channels=(8, 16), ae_channels=(8, 16), steps=2,
+                                ae_steps=2, batch_size=2)):
+        model, history = train_diffusion(cfg, images, geometry, progress=False, device="cuda")
+        assert model.latent_scale.device.type == "cuda" and np.isfinite(history["denoiser"]).all()
+        first, again = (model.sample(geometry, 3, torch.Generator().manual_seed(0)) for _ in range(2))
+        assert first.device.type == "cpu" and first.shape == (4, 3, 16, 16) and torch.equal(first, again)

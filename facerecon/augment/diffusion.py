@@ -30,6 +30,7 @@ from torch import nn
 from ..data.dataset import FaceDataset
 from ..study.cache import RunCache
 from ..study.progress import progress_bar
+from ..study.runtime import pick_device
 from .geometry import GEOMETRY_CHANNELS, geometry_maps
 
 KINDS = ("pixel", "latent")
@@ -133,8 +134,9 @@ class GeometryDiffusion(nn.Module):
         """The denoising objective (see the module docstring) on a batch of ``x₀`` with its geometry (already on
         the UNet's grid)."""
         scheduler = self.scheduler()
-        noise = torch.randn(x0.shape, generator=generator)
-        t = torch.randint(0, self.cfg.train_timesteps, (len(x0),), generator=generator)
+        # drawn on the CPU generator and then moved: the same draws on every device
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+        t = torch.randint(0, self.cfg.train_timesteps, (len(x0),), generator=generator).to(x0.device)
         noisy = scheduler.add_noise(x0, noise, t)
         target = {"epsilon": noise, "sample": x0}.get(self.cfg.prediction)
         if target is None:
@@ -145,13 +147,15 @@ class GeometryDiffusion(nn.Module):
     def sample(self, geometry: torch.Tensor, ddim_steps: int, generator: torch.Generator,
                batch_size: int = 64) -> torch.Tensor:
         """Images ``(B, 3, S, S)`` in [0, 1] for ``geometry (B, 4, S, S)`` by DDIM (η = 0) in ``ddim_steps``;
-        the initial noise of all ``B`` is drawn first from ``generator``, so batching does not change them."""
+        the initial noise of all ``B`` is drawn first from ``generator`` (a CPU one), so batching does not change
+        them. Runs on the model's device; returns CPU tensors."""
         if ddim_steps < 1:
             raise ValueError(f"ddim_steps must be >= 1, got {ddim_steps}")
         self.eval()
-        cond = self.condition(geometry.float())
+        device = self.latent_scale.device
+        cond = self.condition(geometry.float().to(device))
         work = self.unet.config.out_channels
-        noise = torch.randn((len(cond), work, *cond.shape[2:]), generator=generator)
+        noise = torch.randn((len(cond), work, *cond.shape[2:]), generator=generator).to(device)
         out = []
         for start in range(0, len(cond), batch_size):
             x, c = noise[start:start + batch_size], cond[start:start + batch_size]
@@ -160,7 +164,7 @@ class GeometryDiffusion(nn.Module):
             for t in scheduler.timesteps:
                 eps = self.unet(torch.cat([x, c], 1), t).sample
                 x = scheduler.step(eps, t, x, eta=0.0).prev_sample
-            out.append(self.decode(x))
+            out.append(self.decode(x).cpu())
         return torch.cat(out)
 
 
@@ -192,13 +196,17 @@ def _adamw_loop(parameters, loss_of_step, steps: int, lr: float, desc: str, prog
     return history
 
 
-def train_diffusion(cfg: DiffusionConfig, images: torch.Tensor, geometry: torch.Tensor, *, progress: bool = True
-                    ) -> tuple[GeometryDiffusion, dict[str, list[float]]]:
-    """Train the generator of ``cfg`` on ``images (N, 3, S, S)`` in [0, 1] with their ``geometry (N, 4, S, S)``;
-    returns it (eval mode) and per-step losses (``"autoencoder"`` for the latent model, ``"denoiser"``)."""
+def train_diffusion(cfg: DiffusionConfig, images: torch.Tensor, geometry: torch.Tensor, *, progress: bool = True,
+                    device: str | None = None) -> tuple[GeometryDiffusion, dict[str, list[float]]]:
+    """Train the generator of ``cfg`` on ``images (N, 3, S, S)`` in [0, 1] with their ``geometry (N, 4, S, S)``
+    on ``device`` (:func:`~facerecon.study.runtime.pick_device`: CUDA when available); returns it (eval mode, on
+    that device) and per-step losses (``"autoencoder"`` for the latent model, ``"denoiser"``). Every random draw
+    comes from one CPU generator, so a run is repeatable on each device."""
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
-    model = GeometryDiffusion(cfg)
+    target = pick_device(device)
+    model = GeometryDiffusion(cfg).to(target)
+    images, geometry = images.to(target), geometry.to(target)
     n, history = len(images), {}
     batch = lambda: torch.randint(0, n, (min(cfg.batch_size, n),), generator=generator)  # noqa: E731
     if model.autoencoder is not None:
@@ -262,5 +270,5 @@ def train_or_load_diffusion(cfg: DiffusionConfig, dataset: FaceDataset, n: int, 
                                parents=(dataset.cache_key,), profile=profile, seed=cfg.seed)
     model = GeometryDiffusion(cfg)
     model.load_state_dict(torch.load(entry.file("diffusion.pt"), map_location="cpu", weights_only=True))
-    return TrainedDiffusion(model.eval(), cfg, json.loads(entry.file("history.json").read_text()), entry.meta,
+    return TrainedDiffusion(model.to(pick_device()).eval(), cfg, json.loads(entry.file("history.json").read_text()), entry.meta,
                             entry.reused, entry.path.name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..comparison.reported import COLUMNS, PAPER_TABLE3
+from ..comparison.reported import COLUMNS, PAPER_TABLE3, PAPER_TABLE4
 from ..denoise.evaluation import REPORTED as PAPER_TABLE1
 from ..denoise.noise import PAPER_LEVELS
 from .verdicts import (INCONSISTENT, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, interval_text, paired_direction,
@@ -19,8 +19,6 @@ TABLE1_NAMES = {"noisy": "Original Image", "attention_cnn": "CNN with attention"
 # The runnable family each Table 3 row stands for in the comparison chapter (None: nothing comparable runs here).
 TABLE3_ANALOGUE = {"GAN2Shape": None, "3DDFA": "landmark 3DMM fit", "Deep3D": "3DMM regression CNN",
                    "DECA": "3DMM regression CNN", "HLCI": None, "Ours": "ours"}
-PAPER_TABLE4 = {"With GCN (Full Model)": (0.00750, 0.1200, 0.0573, 0.2800),
-                "Without GCN": (0.0853, 0.1480, 0.0670, 0.3140)}
 TOLERANCE_STDS = 2.0   # a Table 1 cell is reproduced when it lies within this many std (over images) of ours
 
 

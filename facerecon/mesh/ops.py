@@ -74,8 +74,11 @@ def sample_surface(verts: torch.Tensor, faces: torch.Tensor, k: int, generator: 
     areas = face_normals(verts, faces, normalize=False).norm(dim=-1)                # (B, F)
     if not torch.all(areas.sum(-1) > 0):
         raise ValueError("sample_surface: a mesh has zero total area")
-    face_idx = torch.multinomial(areas, k, replacement=True, generator=generator)  # (B, k)
-    uv = torch.rand(verts.shape[0], k, 2, generator=generator, dtype=verts.dtype, device=verts.device)
+    # drawn where the generator lives (a CPU generator gives the same samples for a mesh on any device)
+    draw_on = generator.device if generator is not None else verts.device
+    face_idx = torch.multinomial(areas.detach().to(draw_on), k, replacement=True,
+                                 generator=generator).to(verts.device)                  # (B, k)
+    uv = torch.rand(verts.shape[0], k, 2, generator=generator, dtype=verts.dtype, device=draw_on).to(verts.device)
     flip = uv.sum(-1) > 1
     uv[flip] = 1 - uv[flip]
     a, b, c = _triangle_corners(verts, faces[face_idx])

@@ -115,6 +115,16 @@ class TrainResult:
     summary: dict[str, Any]
 
 
+def _release_accelerate_state_on_other_device(device: torch.device) -> None:
+    """Accelerate keeps one device per process: without this, a CUDA trainer made after a CPU one (or the reverse)
+    would silently run on the first one's device."""
+    from accelerate.state import AcceleratorState
+
+    current = AcceleratorState._shared_state.get("device")
+    if current is not None and torch.device(current).type != device.type:
+        AcceleratorState._reset_state(reset_partial_state=True)
+
+
 class Trainer:
     """Train ``cfg`` on ``train`` into ``out_dir`` (checkpoints, logs, final weights)."""
 
@@ -128,6 +138,7 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.progress = progress
         chosen = pick_device(device)
+        _release_accelerate_state_on_other_device(chosen)
         self.accelerator = Accelerator(cpu=chosen.type == "cpu", mixed_precision=cfg.mixed_precision)
         seed_everything(cfg.seed)
         self.generator, self.discriminator = build_models(cfg, train)
