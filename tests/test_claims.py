@@ -31,6 +31,8 @@ def test_without_results_every_measured_claim_is_pending_and_the_papers_own_cont
     assert claims["text-300w-emd-reduction"]["verdict"] == INCONSISTENT       # Deep3D's 0.21 beats DECA's 0.28
     assert "42.9 %" in claims["text-300w-emd-reduction"]["measured"]
     assert claims["T1-unet_md-psnr-0.1"]["verdict"] == PENDING
+    assert claims["text-table4-ratios"]["verdict"] == INCONSISTENT          # 0.0853 / 0.0075: 11.4×, others ≈ 1.2×
+    assert "300W-LP CD" in claims["text-table4-ratios"]["claim"] and "0.00853" in claims["text-table4-ratios"]["why"]
     with pytest.raises(ValueError, match="unknown chapter"):
         evaluate_claims({"99_nothing": {}})
 

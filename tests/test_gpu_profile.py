@@ -48,7 +48,7 @@ def test_gpu_training_configuration_steps(root, tiny_train, tmp_path, model):
 
 
 @pytest.mark.parametrize("stem", ["02_augmentation", "03_gan_modifications", "05_table3_comparison",
-                                  "07_loss_stability"])
+                                  "06_table4_ablation", "07_loss_stability"])
 def test_gpu_chapter_parameters_match_the_train_section(root, stem):
     from facerecon.training.cached import train_settings
 

@@ -337,3 +337,45 @@ def test_claims_chapter_recomputes_from_the_chapters_results(smoke_run, root):
             chapters[stem] = None
     assert res["claims"] == evaluate_claims(chapters)
     assert {c["id"] for c in res["claims"]} >= {"text-aflw-emd-582", "text-vertices", "T1-unet_md-psnr-0.1"}
+
+
+def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
+    from facerecon.comparison.ablation import get_variant
+    from facerecon.comparison.predictors import generator_prediction
+    from facerecon.comparison.scoring import score_faces
+    from facerecon.data.generate import load_synthface
+    from facerecon.data.synthface import SynthFaceConfig
+    from facerecon.training.cached import run_config, train_or_load, train_settings
+
+    res, params = _record("06_table4_ablation", root)
+    rows = {r["variant"]: r for r in res["ablation"]}
+    trained = [rows[name] for name in params["variants"]]
+    denoising = [rows[f"without denoising (σ = {level:g})"] for level in params["noise_levels"]]
+    for row in trained + denoising:
+        assert row["seeds"] == params["seeds"]
+        assert row["verdict"] in ("helps", "hurts", "no effect detectable at this budget")
+        for m in ("cd", "emd"):
+            assert set(row[m]) >= {"mean", "std", "ci95"} and row[m]["ci95"][0] <= row[m]["mean"] <= row[m]["ci95"][1]
+            delta = row["delta_vs_full"][m]
+            assert delta["ci95"][0] <= delta["mean"] <= delta["ci95"][1]
+            assert delta["detectable"] == (delta["ci95"][0] > 0 or delta["ci95"][1] < 0)
+        assert (row["verdict"] == "no effect detectable at this budget") == (not row["delta_vs_full"]["cd"]["detectable"])
+    assert rows["without augmentation"] == load_results("02_augmentation", "smoke", root)["results"]["table4_row"]
+    for row in trained:   # each trained row's difference is its mean minus the full model's
+        assert row["delta_vs_full"]["cd"]["mean"] == pytest.approx(row["cd"]["mean"] - res["full"]["cd"]["mean"])
+    # the without-GCN row: its first seed rebuilt from the run cache and rescored on the same faces
+    train = train_settings(params)
+    cfg, data = run_config("full", seed=params["seeds"][0], **get_variant("without GCN").settings(train))
+    model = train_or_load(cfg, data, profile="smoke", progress=False)
+    assert not model.generator.config.message_passing
+    test = load_synthface(SynthFaceConfig(split="test", n=params["n_test"], seed=0, resolution=params["resolution"]),
+                          profile="smoke")
+    split = load_synthface(data, profile="smoke")
+    again = score_faces(generator_prediction(model.generator, split.uv[split.model.landmark_index]),
+                        [test.sample(i) for i in range(min(params["eval_n"], len(test)))], gt_faces=split.faces,
+                        points=params["eval_points"], seed=params["seed"])
+    assert rows["without GCN"]["cd"]["per_seed"][0] == pytest.approx(again["cd"].mean())
+    # the full model is ours of 03 (shared through the run cache): the same training run
+    main = load_results("03_gan_modifications", "smoke", root)["results"]["main_model"]["training"]
+    assert res["training"]["full model"][0]["wall_time_s"] == main["wall_time_s"]
+    assert res["identity_training_speed"] is None or "identity blocks" in res["identity_training_speed"]

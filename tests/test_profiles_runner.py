@@ -89,7 +89,7 @@ def test_smoke_is_the_notebooks_own_parameters(root):
 
 
 @pytest.mark.parametrize("stem", ["02_augmentation", "03_gan_modifications", "05_table3_comparison",
-                                  "07_loss_stability"])
+                                  "06_table4_ablation", "07_loss_stability"])
 def test_smoke_train_section_is_what_the_chapters_train(root, stem):
     from facerecon.study.profiles import load_train_section
     from facerecon.training.cached import train_settings
