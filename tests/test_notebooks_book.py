@@ -363,8 +363,11 @@ def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
     assert rows["without augmentation"] == load_results("02_augmentation", "smoke", root)["results"]["table4_row"]
     for row in trained:   # each trained row's difference is its mean minus the full model's
         assert row["delta_vs_full"]["cd"]["mean"] == pytest.approx(row["cd"]["mean"] - res["full"]["cd"]["mean"])
+    # the full model is ours of Table 3: 05's validated learning rate on the profile's training settings
+    chosen = load_results("05_table3_comparison", "smoke", root)["results"]["lr_selection"]["ours"]["chosen"]
+    assert res["full_settings"] == {**train_settings(params), "lr_generator": chosen}
     # the without-GCN row: its first seed rebuilt from the run cache and rescored on the same faces
-    train = train_settings(params)
+    train = res["full_settings"]
     cfg, data = run_config("full", seed=params["seeds"][0], **get_variant("without GCN").settings(train))
     model = train_or_load(cfg, data, profile="smoke", progress=False)
     assert not model.generator.config.message_passing
