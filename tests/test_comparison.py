@@ -69,7 +69,10 @@ def test_uv_landmarks_of_the_same_mesh_are_its_landmark_vertices(linear_faces):
 def test_scores_match_a_direct_computation(linear_faces):
     model, train, test = linear_faces
     mean = MeanFace(np.stack([s["vertices"] for s in train]), model.faces, model.landmark_index)
-    scores = score_faces(mean, test, gt_faces=model.faces, points=200, seed=3)
+    scores = score_faces(mean, test, gt_faces=model.faces, points=200, seed=3, workers=3)
+    one_thread = score_faces(mean, test, gt_faces=model.faces, points=200, seed=3, workers=1)
+    for metric in ("cd", "emd", "nme2d", "nme3d", "abs_yaw"):     # the threads change nothing
+        np.testing.assert_array_equal(scores[metric], one_thread[metric])
     gen = torch.Generator().manual_seed(3)
     for i, sample in enumerate(test):
         gt = metric_points(sample["vertices"], model.faces, 200, gen)

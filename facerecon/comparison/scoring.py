@@ -13,6 +13,7 @@ bootstrap interval over faces and any two rows a paired difference on the same f
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 import numpy as np
@@ -33,32 +34,41 @@ def _centred_depth(points: np.ndarray) -> np.ndarray:
 
 
 def score_faces(predict: Predictor, samples: Iterable[dict], *, gt_faces: np.ndarray, points: int = 1024,
-                seed: int = 0) -> dict[str, np.ndarray]:
+                seed: int = 0, workers: int | None = None) -> dict[str, np.ndarray]:
     """Per-face arrays ``(N,)`` for ``cd``, ``emd``, ``nme2d``, ``nme3d``, ``abs_yaw``, ``ms``.
 
     ``samples``: dataset samples with a GT mesh (``vertices`` on ``gt_faces``), whose ``landmarks2d`` are what
     the predictor may use. The GT landmarks for NME are ``landmarks3d`` (the dataset's, never the input's).
     Surface samples are drawn from one seeded stream, so two predictors scored on the same samples with the same
-    seed see the same GT points."""
+    seed see the same GT points. The surface distances (exact EMD dominates: ~0.13 s per face at 1,024 points)
+    run after all predictions in ``workers`` threads (default: torch's thread count; scipy releases the GIL), so
+    the numbers do not depend on ``workers``."""
     gen = torch.Generator().manual_seed(seed)
-    rows = []
+    rows, surfaces = [], []
     for sample in samples:
         start = time.perf_counter()
         pred = predict(sample)
         ms = 1000 * (time.perf_counter() - start)
         gt_points = metric_points(sample["vertices"], gt_faces, points, gen)
-        pred_points = metric_points(pred.vertices, pred.faces, points, gen)
+        surfaces.append((metric_points(pred.vertices, pred.faces, points, gen), gt_points))
         truth = np.asarray(sample["landmarks3d"], np.float64)
         nme3d = (landmark_nme(_centred_depth(pred.landmarks), _centred_depth(truth), dims=3)
                  if np.isfinite(truth[:, 2]).all() else np.nan)
-        rows.append((chamfer_distance(pred_points, gt_points, "mean"),
-                     earth_movers_distance(pred_points, gt_points, "mean"),
-                     landmark_nme(pred.landmarks[:, :2], truth[:, :2]), nme3d,
+        rows.append((landmark_nme(pred.landmarks[:, :2], truth[:, :2]), nme3d,
                      abs(float(np.degrees(sample["pose"][1]))), ms))
     if not rows:
         raise ValueError("score_faces got no samples")
+    with ThreadPoolExecutor(max(1, workers or torch.get_num_threads())) as pool:
+        distances = list(pool.map(_surface_distances, surfaces))
+    rows = [(*d, *r) for d, r in zip(distances, rows)]
     names = (*METRICS, "abs_yaw", "ms")
     return {name: np.array(column, np.float64) for name, column in zip(names, zip(*rows))}
+
+
+def _surface_distances(pair: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """(Chamfer, EMD) per point of ``(predicted, GT)`` surface samples."""
+    pred_points, gt_points = pair
+    return chamfer_distance(pred_points, gt_points, "mean"), earth_movers_distance(pred_points, gt_points, "mean")
 
 
 def summarize(values: np.ndarray, seed: int = 0) -> dict:
