@@ -106,3 +106,16 @@ def test_metric_points_remove_sampled_depth_not_vertex_depth():
     assert pts.shape == (4000, 3) and abs(pts[:, 2].mean()) < 1e-12
     assert abs(pts[:, 2].mean() + (0.3 * 0.5 - 0.3 * verts[:, 0].mean() / 113)) > 0.01   # differs from vertex mean
     assert pts[:, :2].min() >= 0 and pts[:, :2].max() <= 1
+
+
+def test_surface_distances_in_threads_equal_the_direct_computation():
+    from facerecon.metrics import surface_distances
+
+    rng = np.random.default_rng(4)
+    pairs = [(rng.random((60, 3)), rng.random((60, 3))) for _ in range(7)]
+    for reduction in ("sum", "mean"):
+        expected = [(chamfer_distance(p, q, reduction), earth_movers_distance(p, q, reduction)) for p, q in pairs]
+        assert surface_distances(pairs, reduction, workers=3) == expected
+        assert surface_distances(pairs, reduction, workers=1) == expected
+    with pytest.raises(ValueError, match="reduction"):
+        surface_distances(pairs, "median")

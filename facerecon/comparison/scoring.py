@@ -13,14 +13,13 @@ bootstrap interval over faces and any two rows a paired difference on the same f
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 import numpy as np
 import torch
 
 from ..data.synthface import yaw_bin_masks
-from ..metrics import chamfer_distance, earth_movers_distance, landmark_nme, metric_points
+from ..metrics import landmark_nme, metric_points, surface_distances
 from ..study.statistics import bootstrap_ci, paired_difference
 from .predictors import Predictor
 
@@ -41,8 +40,7 @@ def score_faces(predict: Predictor, samples: Iterable[dict], *, gt_faces: np.nda
     the predictor may use. The GT landmarks for NME are ``landmarks3d`` (the dataset's, never the input's).
     Surface samples are drawn from one seeded stream, so two predictors scored on the same samples with the same
     seed see the same GT points. The surface distances (exact EMD dominates: ~0.13 s per face at 1,024 points)
-    run after all predictions in ``workers`` threads (default: torch's thread count; scipy releases the GIL), so
-    the numbers do not depend on ``workers``."""
+    run after all predictions in ``workers`` threads (:func:`~facerecon.metrics.surface_distances`)."""
     gen = torch.Generator().manual_seed(seed)
     rows, surfaces = [], []
     for sample in samples:
@@ -58,17 +56,9 @@ def score_faces(predict: Predictor, samples: Iterable[dict], *, gt_faces: np.nda
                      abs(float(np.degrees(sample["pose"][1]))), ms))
     if not rows:
         raise ValueError("score_faces got no samples")
-    with ThreadPoolExecutor(max(1, workers or torch.get_num_threads())) as pool:
-        distances = list(pool.map(_surface_distances, surfaces))
-    rows = [(*d, *r) for d, r in zip(distances, rows)]
+    rows = [(*d, *r) for d, r in zip(surface_distances(surfaces, "mean", workers), rows)]
     names = (*METRICS, "abs_yaw", "ms")
     return {name: np.array(column, np.float64) for name, column in zip(names, zip(*rows))}
-
-
-def _surface_distances(pair: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
-    """(Chamfer, EMD) per point of ``(predicted, GT)`` surface samples."""
-    pred_points, gt_points = pair
-    return chamfer_distance(pred_points, gt_points, "mean"), earth_movers_distance(pred_points, gt_points, "mean")
 
 
 def summarize(values: np.ndarray, seed: int = 0) -> dict:

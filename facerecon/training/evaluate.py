@@ -21,7 +21,7 @@ from ..data.dataset import FaceDataset
 from ..data.synthface import yaw_bin_masks
 from ..data.landmark_information import procrustes
 from ..mesh.pose import apply_weak_perspective, fit_weak_perspective
-from ..metrics import chamfer_distance, earth_movers_distance, metric_points
+from ..metrics import metric_points, surface_distances
 
 
 def mean_face_baseline(dataset: FaceDataset) -> Callable[[dict], np.ndarray]:
@@ -55,13 +55,14 @@ def evaluate(predict: Callable[[dict], np.ndarray], faces: np.ndarray, dataset: 
     """Mean CD and EMD (sum and per point) of ``predict`` on the first ``n`` samples, overall and per yaw bin."""
     n = min(n or len(dataset), len(dataset))
     gen = torch.Generator().manual_seed(seed)
-    rows = []
+    yaw, pairs = [], []
     for i in range(n):
         sample = dataset.sample(i)
         gt = metric_points(sample["vertices"], dataset.faces, points, gen)
-        pred = metric_points(predict(sample), faces, points, gen)
-        rows.append((abs(np.degrees(sample["pose"][1])), chamfer_distance(pred, gt), earth_movers_distance(pred, gt)))
-    yaw, cd, emd = (np.array(c) for c in zip(*rows))
+        pairs.append((metric_points(predict(sample), faces, points, gen), gt))
+        yaw.append(abs(np.degrees(sample["pose"][1])))
+    yaw = np.array(yaw)
+    cd, emd = (np.array(c) for c in zip(*surface_distances(pairs)))
 
     def stats(mask):
         if not mask.any():
