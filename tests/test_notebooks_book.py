@@ -359,7 +359,8 @@ def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
             delta = row["delta_vs_full"][m]
             assert delta["ci95"][0] <= delta["mean"] <= delta["ci95"][1]
             assert delta["detectable"] == (delta["ci95"][0] > 0 or delta["ci95"][1] < 0)
-        assert (row["verdict"] == "no effect detectable at this budget") == (not row["delta_vs_full"]["cd"]["detectable"])
+        undetectable = not row["delta_vs_full"]["cd"]["detectable"]
+        assert (row["verdict"] == "no effect detectable at this budget") == undetectable
     assert rows["without augmentation"] == load_results("02_augmentation", "smoke", root)["results"]["table4_row"]
     for row in trained:   # each trained row's difference is its mean minus the full model's
         assert row["delta_vs_full"]["cd"]["mean"] == pytest.approx(row["cd"]["mean"] - res["full"]["cd"]["mean"])

@@ -270,5 +270,5 @@ def train_or_load_diffusion(cfg: DiffusionConfig, dataset: FaceDataset, n: int, 
                                parents=(dataset.cache_key,), profile=profile, seed=cfg.seed)
     model = GeometryDiffusion(cfg)
     model.load_state_dict(torch.load(entry.file("diffusion.pt"), map_location="cpu", weights_only=True))
-    return TrainedDiffusion(model.to(pick_device()).eval(), cfg, json.loads(entry.file("history.json").read_text()), entry.meta,
-                            entry.reused, entry.path.name)
+    return TrainedDiffusion(model.to(pick_device()).eval(), cfg, json.loads(entry.file("history.json").read_text()),
+                            entry.meta, entry.reused, entry.path.name)
