@@ -1,8 +1,9 @@
 """Table 4's ablation (paper §4.3): the full model ("ours" of Table 3) against itself with one component removed.
 
 Each :class:`Variant` is the full model's training settings with a few flat overrides (or another named model),
-so every variant shares the data, the budget and everything else with the full model, and the full model's seeds
-are the cached models of chapters 03, 05 and 07. A row of ``results["ablation"]`` (:func:`ablation_row`) holds
+so every variant shares the data, the budget and everything else with the full model (chapter 06 uses Table 3's
+ours, whose first seed is chapter 05's cached model). The augmentation chapter builds its "without augmentation"
+row with the same function. A row of ``results["ablation"]`` (:func:`ablation_row`) holds
 a variant's scores over seeds and its paired difference to the full model on the same test faces; the verdict
 is :func:`~facerecon.study.statistics.component_verdict`'s.
 """
