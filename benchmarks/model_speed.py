@@ -20,6 +20,13 @@ layout                 forward, batch 1        forward, batch 16      train step
 
 Batch 16 / batch 1 per image: ``cpu`` forward 1.01 → 0.71, training step 1.01 → 0.57; ``paper`` 1.86 → 1.65 and
 1.90 → 1.51. Neither meets the target of 0.50 yet.
+
+Then (``701bd9c`` → the ``cpu`` stem at stride 2, k-d tree nearest neighbours; ``--config cpu --repeats 8``):
+``cpu`` forward 26.5 → 18.0 ms/image at batch 1, 25.1 → 11.9 at batch 16 (ratio 0.95 → 0.66); training step
+95.5 → 98.5 at batch 1, 72.3 → 42.5 at batch 16 (ratio 0.76 → **0.43**, the target met). ``paper`` (unchanged
+layout): forward 102 / 199 ms per image (ratio 1.95), training step 308 / 603 (1.96): at batch 16 the paper
+layout's element-wise and sparse work over 16 × 7,001 × 128 activations is memory-bound on 2 cores; on one H200
+the ratios are 0.10 and 0.08 (``results/gpu/benchmarks/``).
 """
 
 from __future__ import annotations

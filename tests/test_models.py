@@ -60,6 +60,29 @@ def test_paper_architecture_shapes_and_counts():
     assert 50e3 < info["parameters"]["discriminator"] < 60e3
 
 
+def test_cpu_architectures_run_the_stem_at_stride_2_and_the_paper_at_1():
+    assert EncoderConfig().stem_stride == 1                           # the paper's layout is the default
+    for name, width in (("cpu", 0.5), ("smoke", 0.25)):
+        info = summary(name)
+        assert info["encoder"]["stem"] == [max(4, round(32 * width)), 56, 56]
+        assert [hw[1:] for hw in info["encoder"]["stages"]] == [[56, 56], [29, 29]] + [[15, 15]] * 5
+    with pytest.raises(ValueError, match="stem_stride must be 1"):
+        EncoderConfig(stem_stride=3)
+
+
+def test_nearest_neighbours_match_a_naive_search_on_both_paths():
+    torch.manual_seed(0)
+    a, b = torch.rand(3, 500, 3), torch.rand(3, 300, 3)
+    naive_ab = ((a.double()[:, :, None] - b.double()[:, None]) ** 2).sum(-1).argmin(2)
+    naive_ba = ((b.double()[:, :, None] - a.double()[:, None]) ** 2).sum(-1).argmin(2)
+    torch.testing.assert_close(losses.nearest_index(a, b), naive_ab)           # k-d tree (CPU), float64 inside
+    # the distance matrix (the GPU path) in float64: in float32 its |a|² + |b|² − 2a·b flips near-ties
+    torch.testing.assert_close(losses._matrix_nearest(a.double(), b.double(), chunk=128), naive_ab)
+    ab, ba = losses.mutual_nearest(a, b)
+    torch.testing.assert_close(ab, naive_ab)
+    torch.testing.assert_close(ba, naive_ba)
+
+
 def test_b0_depth_option():
     enc = EfficientNetEncoder(EncoderConfig(depth="b0"))
     outs = enc(torch.zeros(1, 3, 113, 113))

@@ -43,15 +43,17 @@ def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("name", ["full", "no_gan"])
 def test_resume_after_interruption_reproduces_the_uninterrupted_run(tiny_data, tmp_path, monkeypatch, name):
     cfg = named_config(name, steps=5, **TINY)
-    whole = Trainer(cfg, tiny_data, tmp_path / "whole", progress=False).run()
+    whole_trainer = Trainer(cfg, tiny_data, tmp_path / "whole", progress=False)
+    whole_trainer.build_ahead = True                        # batches a step ahead in a thread, as on a GPU
+    whole = whole_trainer.run()
 
     interrupted = Trainer(cfg, tiny_data, tmp_path / "split", progress=False)
     real_step = Trainer.train_step
 
-    def dies_at_step_3(self):
+    def dies_at_step_3(self, assembled=None):
         if self.step == 3:
             raise KeyboardInterrupt
-        return real_step(self)
+        return real_step(self, assembled)
     monkeypatch.setattr(Trainer, "train_step", dies_at_step_3)
     with pytest.raises(KeyboardInterrupt):
         interrupted.run()
@@ -63,6 +65,14 @@ def test_resume_after_interruption_reproduces_the_uninterrupted_run(tiny_data, t
         torch.testing.assert_close(resumed.generator.state_dict()[k], v, rtol=0, atol=0, msg=k)
     assert [r["g_total"] for r in resumed.logs] == [r["g_total"] for r in whole.logs]
     assert (tmp_path / "split" / "log.csv").read_text() == (tmp_path / "whole" / "log.csv").read_text()
+
+    # the whole run built each batch a step ahead in a thread; the resumed run and stepping by hand inline
+    by_hand = Trainer(cfg, tiny_data, tmp_path / "by_hand", progress=False)
+    for step in range(cfg.steps):
+        by_hand.step = step
+        by_hand.train_step()
+    for k, v in _weights(whole.generator).items():
+        torch.testing.assert_close(by_hand.generator.state_dict()[k], v, rtol=0, atol=0, msg=k)
 
 
 def test_a_few_steps_lower_the_reconstruction_loss_on_a_fixed_batch(tiny_data):

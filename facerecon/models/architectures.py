@@ -1,7 +1,8 @@
 """Named architectures and their measured sizes (``facerecon info``).
 
 ``paper``: the paper's layout (4 blocks → 7,001 vertices, full EfficientNet channels, hidden 128);
-``cpu`` and ``smoke``: smaller versions for the CPU profiles (fewer blocks, narrower).
+``cpu`` and ``smoke``: smaller versions for the CPU profiles (fewer blocks, narrower, the encoder's stem at
+stride 2: see :mod:`.encoder`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class Architecture:
 
 ARCHITECTURES = {
     "paper": Architecture(),
-    "cpu": Architecture(GeneratorConfig(blocks=3, hidden=64, encoder=EncoderConfig(width=0.5))),
-    "smoke": Architecture(GeneratorConfig(blocks=2, hidden=32, landmark_code=16, encoder=EncoderConfig(width=0.25)),
+    "cpu": Architecture(GeneratorConfig(blocks=3, hidden=64, encoder=EncoderConfig(width=0.5, stem_stride=2))),
+    "smoke": Architecture(GeneratorConfig(blocks=2, hidden=32, landmark_code=16,
+                                          encoder=EncoderConfig(width=0.25, stem_stride=2)),
                           DiscriminatorConfig(mb_kernels=8, mb_dim=8)),
 }
 
@@ -73,7 +75,7 @@ def summary(name: str = "paper") -> dict:
         "architecture": name,
         "config": {"generator": asdict(arch.generator), "discriminator": asdict(arch.discriminator)},
         "input": [3, CROP_SIZE, CROP_SIZE],
-        "encoder": {"stem": [generator.encoder.stem[0].out_channels, CROP_SIZE - 2, CROP_SIZE - 2],
+        "encoder": {"stem": list(generator.encoder.stem(image).shape[1:]),
                     "stages": [list(s.shape[1:]) for s in stages]},
         "mesh_levels": [{"vertices": int(m.shape[1]), "faces": int(generator.faces(level).shape[0])}
                         for level, m in enumerate(meshes)],

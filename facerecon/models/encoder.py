@@ -9,6 +9,10 @@ does not import beside the CPU torch used here).
 The encoder computes in the channels-last layout (NHWC), weights and activations: on CPUs (oneDNN) the depthwise
 convolutions' backward pass is about three times faster in it, the encoder's training step a third faster
 (``benchmarks/model_speed.py``). The values are those of the default layout up to float rounding.
+
+``stem_stride=2`` (the ``cpu`` and ``smoke`` architectures, not the paper's) runs the stem with stride 2: every
+stage then works at about half the side (16@56, 24@29, 40@15, ...). At 111×111 the first two stages were most of
+a ``cpu`` training step's time; the vertex-aligned features are sampled bilinearly at any size.
 """
 
 from __future__ import annotations
@@ -52,12 +56,15 @@ class MBConv(nn.Module):
 class EncoderConfig:
     depth: str = "one"          # "one" block per stage (the paper's 7 blocks) or "b0" (B0's repeats)
     width: float = 1.0          # channel multiplier (smaller profiles); 1.0 = the paper's channels
+    stem_stride: int = 1        # the paper's 1 (111×111 stem); 2 halves every stage's side (CPU architectures)
 
     def __post_init__(self):
         if self.depth not in ("one", "b0"):
             raise ValueError(f"encoder depth must be 'one' or 'b0', got {self.depth!r}")
         if not 0 < self.width <= 2:
             raise ValueError(f"encoder width must be in (0, 2], got {self.width}")
+        if self.stem_stride not in (1, 2):
+            raise ValueError(f"encoder stem_stride must be 1 (the paper's) or 2, got {self.stem_stride}")
 
     def channels(self, c: int) -> int:
         return max(4, int(round(c * self.width)))
@@ -70,7 +77,8 @@ class EfficientNetEncoder(nn.Module):
         super().__init__()
         self.config = config
         stem = config.channels(STEM_CHANNELS)
-        self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, 1, 0, bias=False), nn.BatchNorm2d(stem), nn.SiLU())
+        self.stem = nn.Sequential(nn.Conv2d(3, stem, 3, config.stem_stride, 0, bias=False), nn.BatchNorm2d(stem),
+                                  nn.SiLU())
         stages, c_in = [], stem
         for t, k, c, stride, pad, repeats in B0_STAGES:
             c_out = config.channels(c)
