@@ -33,14 +33,15 @@ def score(args) -> None:
     test = load_synthface(SynthFaceConfig(split="test", n=1000, seed=0, resolution=train["resolution"]),
                           progress=False, profile="cpu")
     samples = [test.sample(i) for i in range(args.eval_n)]
+    configs = {seed: run_config("full", seed=seed, **train) for seed in args.seeds}
+    split = load_synthface(configs[args.seeds[0]][1], progress=False, profile="cpu")   # one split for every seed
+    landmark_uv = split.uv[split.model.landmark_index]
     out: dict[str, np.ndarray] = {}
-    for seed in args.seeds:
-        cfg, data = run_config("full", seed=seed, **train)
+    for seed, (cfg, data) in configs.items():
         start = time.perf_counter()
         model = train_or_load(cfg, data, profile="cpu", progress=False)
         wall = model.summary.get("wall_time_s", time.perf_counter() - start)
-        ds = load_synthface(data, progress=False, profile="cpu")
-        scores = score_faces(generator_prediction(model.generator, ds.uv[ds.model.landmark_index]), samples,
+        scores = score_faces(generator_prediction(model.generator, landmark_uv), samples,
                              gt_faces=test.faces, points=args.points)
         for key in ("cd", "emd", "nme2d"):
             out[f"{key}_seed{seed}"] = scores[key]
