@@ -1,12 +1,14 @@
 """Benchmark: training throughput (samples/s) of the mesh models. Prints a table.
 
     python benchmarks/training_speed.py [--profile cpu] [--architecture A] [--batch B] [--steps 10] [--threads 2]
-                                        [--device auto] [--models full ...]
+                                        [--device auto] [--models full ...] [--build-ahead auto|on|off|both]
 
 Trains each named model with the profile's ``train`` settings (architecture, prior, batch size, GT points, the
 study options; ``--architecture``/``--batch`` override) for ``--steps`` steps on a small SynthFace split
 (generated into the run cache on first use) after one warm-up step, and reports the median step time and samples
-per second. Runs on CUDA too.
+per second. Steps go through the trainer's own loop (``Trainer._batches_from``), so a step's time includes waiting
+for its batch; ``--build-ahead`` chooses whether that batch is built in a thread during the previous step (``auto``:
+the trainer's choice, ahead on a GPU and inline on a CPU; ``both``: one row each). Runs on CUDA too.
 
 Issue 15 asked for training twice as fast at equal results. Measured on 2 CPU cores (AMD EPYC, a shared host whose
 timings move by ±20 % between runs), ``--steps 20``, ms per step at batch 8 (median of three interleaved runs of
@@ -43,6 +45,8 @@ from facerecon.study.profiles import load_train_section
 from facerecon.training.config import NAMED_MODELS, named_config
 from facerecon.training.trainer import Trainer
 
+BUILD_AHEAD = {"auto": (None,), "on": (True,), "off": (False,), "both": (True, False)}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -55,6 +59,8 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=64)
     parser.add_argument("--models", nargs="+", default=list(NAMED_MODELS), choices=list(NAMED_MODELS),
                         help="which named models to time (default: all)")
+    parser.add_argument("--build-ahead", default="auto", choices=list(BUILD_AHEAD),
+                        help="build each batch in a thread during the previous step (auto: the trainer's choice)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train = load_train_section(args.profile)
@@ -65,24 +71,36 @@ def main() -> None:
     rows = []
     for name in args.models:
         cfg = named_config(name, **train, steps=args.steps + 1, checkpoint_every=10 ** 9)
-        with tempfile.TemporaryDirectory() as out:
-            trainer = Trainer(cfg, data, out, progress=False, device=None if args.device == "auto" else args.device)
-            sync = torch.cuda.synchronize if trainer.accelerator.device.type == "cuda" else (lambda: None)
-            trainer.train_step()                       # warm-up
-            times = []
-            for _ in range(args.steps):
-                trainer.step += 1
-                start = time.perf_counter()
-                trainer.train_step()
-                sync()
-                times.append(time.perf_counter() - start)
-        step = statistics.median(times)
-        rows.append((name, step * 1000, cfg.batch_size / step, str(trainer.accelerator.device)))
+        for ahead in BUILD_AHEAD[args.build_ahead]:
+            with tempfile.TemporaryDirectory() as out:
+                trainer = Trainer(cfg, data, out, progress=False, device=None if args.device == "auto" else args.device)
+                if ahead is not None:
+                    trainer.build_ahead = ahead
+                times = time_steps(trainer)
+            step = statistics.median(times)
+            rows.append((name, "ahead" if trainer.build_ahead else "inline", step * 1000, cfg.batch_size / step,
+                         str(trainer.accelerator.device)))
     print(f"profile {args.profile}: architecture {cfg.architecture}, prior {cfg.generator.prior}, batch {cfg.batch_size}, "
           f"GT points {cfg.gt_points}, torch threads {torch.get_num_threads()}")
-    print(f"{'model':<12} {'ms/step':>10} {'samples/s':>10}  device")
-    for name, ms, sps, device in rows:
-        print(f"{name:<12} {ms:>10.1f} {sps:>10.2f}  {device}")
+    print(f"{'model':<12} {'batch':<7} {'ms/step':>10} {'samples/s':>10}  device")
+    for name, assembly, ms, sps, device in rows:
+        print(f"{name:<12} {assembly:<7} {ms:>10.1f} {sps:>10.2f}  {device}")
+
+
+def time_steps(trainer: Trainer) -> list[float]:
+    """Seconds per step after one warm-up step, each from the end of the previous step to the end of this one
+    (so waiting for a batch counts), through the trainer's loop."""
+    sync = torch.cuda.synchronize if trainer.accelerator.device.type == "cuda" else (lambda: None)
+    times, last = [], None
+    for assembled in trainer._batches_from(0):
+        trainer.train_step(assembled)
+        sync()
+        trainer.step += 1
+        now = time.perf_counter()
+        if last is not None:                           # step 0 is the warm-up
+            times.append(now - last)
+        last = now
+    return times
 
 
 if __name__ == "__main__":
