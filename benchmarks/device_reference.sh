@@ -30,6 +30,6 @@ run() {  # run NAME LIMIT_S COMMAND...: the table to OUTDIR/NAME.txt with the co
 run model_speed_paper 150 $py benchmarks/model_speed.py --config paper --device cuda --threads 8 --repeats 20
 run model_speed_cpu 100 $py benchmarks/model_speed.py --config cpu --device cuda --threads 8 --repeats 20
 run training_speed_gpu 300 $py benchmarks/training_speed.py --profile gpu --device cuda --threads 8 --steps 20 \
-    --build-ahead both
+    --workers 0 2 6
 run generation_speed_gpu 150 $py benchmarks/generation_speed.py --profile gpu --device cuda --threads 8 \
     --steps 5 25 50 --repeats 3

@@ -21,7 +21,7 @@ from facerecon.mesh.pose import apply_weak_perspective, fit_weak_perspective
 from facerecon.models import losses
 from facerecon.models.discriminator import MinibatchDiscrimination
 from facerecon.models.generator import NodeBlock
-from facerecon.training.batches import MeshBatches, step_indices
+from facerecon.training.batches import MAX_ASSEMBLY_WORKERS, MeshBatches, default_assembly_workers, step_indices
 from facerecon.training.config import NAMED_MODELS, TrainConfig, named_config
 from facerecon.training.evaluate import evaluate, generator_predictor, mean_face_baseline, shape_diversity
 from facerecon.training.trainer import CheckpointError, Trainer, build_models, load_generator, reconstruction_loss
@@ -44,7 +44,7 @@ def _weights(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 def test_resume_after_interruption_reproduces_the_uninterrupted_run(tiny_data, tmp_path, monkeypatch, name):
     cfg = named_config(name, steps=5, **TINY)
     whole_trainer = Trainer(cfg, tiny_data, tmp_path / "whole", progress=False)
-    whole_trainer.build_ahead = True                        # batches a step ahead in a thread, as on a GPU
+    whole_trainer.assembly_workers = 2                      # batches built ahead by worker processes, as on a GPU
     whole = whole_trainer.run()
 
     interrupted = Trainer(cfg, tiny_data, tmp_path / "split", progress=False)
@@ -66,13 +66,24 @@ def test_resume_after_interruption_reproduces_the_uninterrupted_run(tiny_data, t
     assert [r["g_total"] for r in resumed.logs] == [r["g_total"] for r in whole.logs]
     assert (tmp_path / "split" / "log.csv").read_text() == (tmp_path / "whole" / "log.csv").read_text()
 
-    # the whole run built each batch a step ahead in a thread; the resumed run and stepping by hand inline
+    # the whole run's batches came from worker processes; the resumed run and stepping by hand built them inline
     by_hand = Trainer(cfg, tiny_data, tmp_path / "by_hand", progress=False)
     for step in range(cfg.steps):
         by_hand.step = step
         by_hand.train_step()
     for k, v in _weights(whole.generator).items():
         torch.testing.assert_close(by_hand.generator.state_dict()[k], v, rtol=0, atol=0, msg=k)
+
+
+def test_batches_are_built_inline_on_a_cpu_and_worker_counts_are_checked(tiny_data, tmp_path):
+    assert default_assembly_workers(torch.device("cpu")) == 0
+    assert 0 <= default_assembly_workers(torch.device("cuda")) <= MAX_ASSEMBLY_WORKERS
+    trainer = Trainer(named_config("no_gan", steps=2, **TINY), tiny_data, tmp_path, progress=False)
+    assert trainer.assembly_workers == 0
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="assembly_workers must be a whole number"):
+            Trainer(named_config("no_gan", steps=2, **TINY), tiny_data, tmp_path, progress=False,
+                    assembly_workers=bad)
 
 
 def test_a_few_steps_lower_the_reconstruction_loss_on_a_fixed_batch(tiny_data):

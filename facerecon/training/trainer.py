@@ -17,13 +17,13 @@ import csv
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 from torch.nn import functional as F
+from torch.utils.data import DataLoader
 
 from ..data.dataset import FaceDataset
 from ..models import losses
@@ -32,7 +32,8 @@ from ..models.discriminator import MeshDiscriminator
 from ..mesh.ops import sample_surface
 from ..models.generator import MeshGenerator
 from ..study.runtime import seed_everything
-from .batches import MeshBatches, step_indices
+from .batches import (ASSEMBLY_PREFETCH, MeshBatches, StepBatches, assemble_step, checked_assembly_workers,
+                      default_assembly_workers)
 from .config import TrainConfig, config_differences
 from ..study.progress import progress_bar
 
@@ -130,7 +131,7 @@ class Trainer:
     """Train ``cfg`` on ``train`` into ``out_dir`` (checkpoints, logs, final weights)."""
 
     def __init__(self, cfg: TrainConfig, train: FaceDataset, out_dir: Path | str, *, progress: bool = True,
-                 device: str | None = None):
+                 device: str | None = None, assembly_workers: int | None = None):
         from accelerate import Accelerator
 
         from ..study.runtime import pick_device
@@ -158,7 +159,8 @@ class Trainer:
             self.discriminator, self.opt_d = self.accelerator.prepare(self.discriminator, self.opt_d)
         self.logs: list[dict[str, float]] = []
         self.step = 0
-        self.build_ahead = self.accelerator.device.type != "cpu"     # see _batches_from
+        self.assembly_workers = (default_assembly_workers(self.accelerator.device) if assembly_workers is None
+                                 else checked_assembly_workers(assembly_workers))
 
     # --- checkpoints -------------------------------------------------------------------------------------------
     @property
@@ -205,29 +207,26 @@ class Trainer:
 
     # --- one step ----------------------------------------------------------------------------------------------
     def assemble_batch(self, step: int) -> tuple[dict[str, torch.Tensor], torch.Generator]:
-        """Step ``step``'s batch and the generator that drew its GT samples, left where the batch stopped (the
-        loss's surface samples continue its stream): a function of ``(seed, step)`` alone, so it can be built
-        ahead, in another thread, and a resumed run draws the same numbers."""
-        cfg = self.cfg
-        gen = torch.Generator().manual_seed(cfg.seed * 7_919 + step)
-        indices = step_indices(len(self.batches), cfg.batch_size, cfg.seed, step)
-        return self.batches.batch(indices, gen, self.accelerator.device), gen
+        """Step ``step``'s batch on the trainer's device and the generator that drew its GT samples, left where the
+        batch stopped (the loss's surface samples continue its stream): :func:`~.batches.assemble_step`."""
+        return assemble_step(self.batches, self.cfg.seed, self.cfg.batch_size, step, self.accelerator.device)
 
     def _batches_from(self, first: int) -> Iterator[tuple[dict[str, torch.Tensor], torch.Generator]]:
-        """:meth:`assemble_batch` of steps ``first, first + 1, ...``: built one step ahead in a thread when the steps
-        compute on a GPU (the CPU would wait for it otherwise), inline on a CPU, where that thread only competes
-        with the step for the same cores (2 cores: no gain measured)."""
-        if not self.build_ahead:
+        """:meth:`assemble_batch` of steps ``first, first + 1, ...``, in order: inline when
+        ``assembly_workers`` is 0, else built on the CPU by that many worker processes ahead of the steps and moved
+        to the device (the same numbers either way)."""
+        if self.assembly_workers == 0 or first >= self.cfg.steps:
             for step in range(first, self.cfg.steps):
                 yield self.assemble_batch(step)
             return
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            upcoming = pool.submit(self.assemble_batch, first)
-            for step in range(first, self.cfg.steps):
-                current = upcoming.result()
-                if step + 1 < self.cfg.steps:
-                    upcoming = pool.submit(self.assemble_batch, step + 1)
-                yield current
+        device = self.accelerator.device
+        steps = StepBatches(self.batches, self.cfg.seed, self.cfg.batch_size, first, self.cfg.steps)
+        loader = DataLoader(steps, batch_size=None, num_workers=self.assembly_workers,
+                            prefetch_factor=ASSEMBLY_PREFETCH, pin_memory=device.type == "cuda")
+        for batch, state in loader:
+            gen = torch.Generator()
+            gen.set_state(state)
+            yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}, gen
 
     def train_step(self, assembled: tuple[dict[str, torch.Tensor], torch.Generator] | None = None
                    ) -> dict[str, float]:
