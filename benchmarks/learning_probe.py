@@ -70,8 +70,8 @@ def main() -> None:
         trained_s, budget = 0.0, 60 * args.minutes
         while trained_s < budget:
             tick = time.perf_counter()
-            for _ in range(args.eval_every):
-                trainer.train_step()
+            for _, assembled in zip(range(args.eval_every), trainer._batches_from(trainer.step)):
+                trainer.train_step(assembled)          # batches from the trainer's loop (worker processes on a GPU)
                 trainer.step += 1
             if device.type == "cuda":
                 torch.cuda.synchronize()
