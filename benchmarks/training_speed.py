@@ -31,7 +31,8 @@ nothing on 2 cores (it competes with the step for them): on a CPU the trainer bu
 On a GPU the step is bound by batch assembly on the CPU. One H200 with 16 cores, ``--profile gpu --device cuda
 --threads 8 --steps 20 --workers 0 2 6`` (``results/gpu/benchmarks/training_speed_workers_gpu.txt``), ms per step:
 full 221 / 165 / 105, no GAN 160 / 103 / 72 with 0 / 2 / 6 worker processes (2.1× and 2.2×); a thread building the
-next batch instead had made the full model's step slower (208 against 162 ms inline).
+next batch instead had made the full model's step slower (208 against 162 ms inline). On the 2,000-face split of
+a real run (``benchmarks/learning_probe.py``) the gain was only about 1.15× (``results/README.md``).
 
 ``benchmarks/equal_results.py`` shows the CPU speed-up did not move the scores
 (``results/cpu/benchmarks/equal_results.txt``); worker processes build the same batches as inline, to the bit
