@@ -70,7 +70,7 @@ def main() -> None:
         trained_s, budget = 0.0, 60 * args.minutes
         while trained_s < budget:
             tick = time.perf_counter()
-            for _, assembled in zip(range(args.eval_every), trainer._batches_from(trainer.step)):
+            for _, assembled in zip(range(args.eval_every), trainer.batches_from(trainer.step)):
                 trainer.train_step(assembled)          # batches from the trainer's loop (worker processes on a GPU)
                 trainer.step += 1
             if device.type == "cuda":

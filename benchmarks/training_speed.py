@@ -6,7 +6,7 @@
 Trains each named model with the profile's ``train`` settings (architecture, prior, batch size, GT points, the
 study options; ``--architecture``/``--batch`` override) for ``--steps`` steps on a small SynthFace split
 (generated into the run cache on first use) after one warm-up step, and reports the median step time and samples
-per second. Steps go through the trainer's own loop (``Trainer._batches_from``), so a step's time includes waiting
+per second. Steps go through the trainer's own loop (``Trainer.batches_from``), so a step's time includes waiting
 for its batch; ``--workers`` gives the numbers of worker processes that build batches ahead, one row each (0:
 inline; ``auto``: the trainer's choice, none on a CPU and up to 6 on a GPU). Runs on CUDA too.
 
@@ -108,7 +108,7 @@ def time_steps(trainer: Trainer) -> list[float]:
     (so waiting for a batch counts), through the trainer's loop."""
     sync = torch.cuda.synchronize if trainer.accelerator.device.type == "cuda" else (lambda: None)
     times, last = [], None
-    for assembled in trainer._batches_from(0):
+    for assembled in trainer.batches_from(0):
         trainer.train_step(assembled)
         sync()
         trainer.step += 1

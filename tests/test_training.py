@@ -75,7 +75,7 @@ def test_resume_after_interruption_reproduces_the_uninterrupted_run(tiny_data, t
         torch.testing.assert_close(by_hand.generator.state_dict()[k], v, rtol=0, atol=0, msg=k)
 
 
-def test_batches_are_built_inline_on_a_cpu_and_worker_counts_are_checked(tiny_data, tmp_path):
+def test_batches_are_built_inline_on_a_cpu_and_worker_counts_are_checked(tiny_data, tmp_path, capsys):
     assert default_assembly_workers(torch.device("cpu")) == 0
     assert 0 <= default_assembly_workers(torch.device("cuda")) <= MAX_ASSEMBLY_WORKERS
     trainer = Trainer(named_config("no_gan", steps=2, **TINY), tiny_data, tmp_path, progress=False)
@@ -84,6 +84,10 @@ def test_batches_are_built_inline_on_a_cpu_and_worker_counts_are_checked(tiny_da
         with pytest.raises(ValueError, match="assembly_workers must be a whole number"):
             Trainer(named_config("no_gan", steps=2, **TINY), tiny_data, tmp_path, progress=False,
                     assembly_workers=bad)
+    assert main(["train", "--profile", "smoke", "--model", "full", "--out", str(tmp_path / "cli"),
+                 "--assembly-workers", "-1"]) == 2
+    assert "assembly_workers must be a whole number >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "cli").exists()
 
 
 def test_a_few_steps_lower_the_reconstruction_loss_on_a_fixed_batch(tiny_data):

@@ -16,22 +16,28 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", type=Path)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--assembly-workers", type=int, help="worker processes that build batches ahead of the steps "
+                   "(default: none on a CPU, up to 6 on a GPU; 0: inline)")
     p.set_defaults(handler=_run)
 
 
 def _run(args) -> int:
     from ..data.generate import load_synthface
     from ..study.profiles import load_train_section, resolve_profile_name
+    from ..training.batches import checked_assembly_workers
     from ..training.cached import run_config
     from ..training.trainer import Trainer
 
+    if args.assembly_workers is not None:
+        checked_assembly_workers(args.assembly_workers)      # refused before any data is built
     profile = resolve_profile_name(args.profile)
     section = load_train_section(profile, args.root)
     if args.steps is not None:
         section["steps"] = args.steps
     cfg, data = run_config(args.model, seed=args.seed, **section)
     train = load_synthface(data, progress=not args.no_progress, profile=profile)
-    result = Trainer(cfg, train, args.out, progress=not args.no_progress).run(resume=args.resume)
+    trainer = Trainer(cfg, train, args.out, progress=not args.no_progress, assembly_workers=args.assembly_workers)
+    result = trainer.run(resume=args.resume)
     last = result.logs[-1]
     print(f"trained {cfg.model} ({cfg.architecture}) for {result.summary['steps']} steps under {profile}: "
           f"final G loss {last['g_total']:.5f}, {result.summary['samples_per_s']} samples/s -> {args.out}")

@@ -211,7 +211,7 @@ class Trainer:
         batch stopped (the loss's surface samples continue its stream): :func:`~.batches.assemble_step`."""
         return assemble_step(self.batches, self.cfg.seed, self.cfg.batch_size, step, self.accelerator.device)
 
-    def _batches_from(self, first: int) -> Iterator[tuple[dict[str, torch.Tensor], torch.Generator]]:
+    def batches_from(self, first: int) -> Iterator[tuple[dict[str, torch.Tensor], torch.Generator]]:
         """:meth:`assemble_batch` of steps ``first, first + 1, ...``, in order: inline when
         ``assembly_workers`` is 0, else built on the CPU by that many worker processes ahead of the steps and moved
         to the device (the same numbers either way)."""
@@ -277,7 +277,7 @@ class Trainer:
         start, wall0 = self.step, time.perf_counter()
         bar = progress_bar(total=self.cfg.steps, initial=self.step, desc=f"train {self.cfg.model}", unit="step",
                            enabled=self.progress)
-        for assembled in self._batches_from(self.step):
+        for assembled in self.batches_from(self.step):
             log = self.train_step(assembled)
             self.logs.append(log)
             self.step += 1
