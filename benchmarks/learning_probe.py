@@ -13,6 +13,7 @@ profile changes against `cpu`), not a profile run: the profile trains longer on 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 
@@ -68,10 +69,11 @@ def main() -> None:
         print("| steps | samples seen | train time (s) | CD / point | below the mean face [95 %] |")
         print("|---|---|---|---|---|")
         trained_s, budget = 0.0, 60 * args.minutes
+        batches = trainer.batches_from(0)              # one stream for the whole probe (worker processes on a GPU)
         while trained_s < budget:
             tick = time.perf_counter()
-            for _, assembled in zip(range(args.eval_every), trainer.batches_from(trainer.step)):
-                trainer.train_step(assembled)          # batches from the trainer's loop (worker processes on a GPU)
+            for assembled in itertools.islice(batches, args.eval_every):
+                trainer.train_step(assembled)
                 trainer.step += 1
             if device.type == "cuda":
                 torch.cuda.synchronize()
