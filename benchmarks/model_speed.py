@@ -1,6 +1,6 @@
 """Benchmark: generator/discriminator forward time and the metrics' speed. Prints a table.
 
-    python benchmarks/model_speed.py [--config paper] [--threads 2] [--repeats 20]
+    python benchmarks/model_speed.py [--config paper] [--threads 2] [--repeats 20] [--scaling 1 2 4 8 16]
 
 Targets (issue 5): paper-layout generator forward at batch 1 on 2 CPU cores <= 150 ms; exact EMD on 2,048
 points per pair <= 1 s; Chamfer on 7,001 x 7,001 points <= 50 ms. Issue 15: batching must pay, for the `paper`
@@ -27,6 +27,16 @@ Then (``701bd9c`` → the ``cpu`` stem at stride 2, k-d tree nearest neighbours;
 layout): forward 102 / 199 ms per image (ratio 1.95), training step 308 / 603 (1.96): at batch 16 the paper
 layout's element-wise and sparse work over 16 × 7,001 × 128 activations is memory-bound on 2 cores; on one H200
 the ratios are 0.10 and 0.08 (``results/gpu/benchmarks/``).
+
+Why batching does not pay on 2 CPU cores (``--scaling``, ``results/cpu/benchmarks/batch_scaling_cpu.txt``): per
+image, the *encoder* gets faster with the batch while its activations fit the 32 MiB last-level cache (``cpu``
+layout: 9.0 → 3.0 ms from batch 1 to 8; ``paper``: 53.6 → 32.7 ms at batch 4, 18 MB per activation) and slower again
+once they do not (``paper`` at 8 and 16: 44.8 and 60.2 ms, 36 and 72 MB). The *decoder* (generator − encoder) does not
+get faster at all (``paper`` 109 → 158 ms per image from batch 1 to 16, ``cpu`` 11–16 ms at every batch): its work is
+per vertex, each image's features are read and written once per layer and the weights it could share across images
+are small, so a batch adds bytes in proportion to its size. It is most of the generator's time, so the forward's
+per-image time cannot halve with the batch on this hardware without changing the model; on a GPU, where batch 1 is
+bound by kernel launches, it falls to a tenth.
 """
 
 from __future__ import annotations
@@ -62,6 +72,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--scaling", type=int, nargs="+", metavar="BATCH",
+                        help="instead: the encoder's and the whole generator's forward time per image at these "
+                             "batch sizes (where batching stops paying)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -69,6 +82,9 @@ def main() -> None:
     generator, discriminator = build(get_architecture(args.config))
     generator.to(device).eval()
     discriminator.to(device).eval()
+    if args.scaling:
+        scaling_table(generator, args.scaling, args.repeats, device, sync)
+        return
     rows, forward = [], {}
     with torch.no_grad():
         for batch in (1, 16):
@@ -114,6 +130,29 @@ def main() -> None:
     print(f"|{'-' * 38}|{'-' * 18}|{'-' * 22}|")
     for what, time_s, rate in rows:
         print(f"| {what:<36} | {time_s:>16} | {rate:>20} |")
+
+
+@torch.no_grad()
+def scaling_table(generator, batches: list[int], repeats: int, device: torch.device, sync) -> None:
+    """Forward time per image of the encoder alone and of the whole generator (eval mode) at each batch size, with
+    the largest encoder activation per batch (MB, float32): where it outgrows the last-level cache, per-image time
+    stops falling with the batch (the working set streams from memory)."""
+    print(f"device {device}, torch threads {torch.get_num_threads()}")
+    print("| batch | largest encoder activation (MB) | encoder ms/image | generator ms/image |")
+    print("|---|---|---|---|")
+    for batch in batches:
+        images = torch.rand(batch, 3, 113, 113, device=device)
+        landmarks = torch.rand(batch, 68, 2, device=device) * 113
+        largest = []
+        hooks = [m.register_forward_hook(lambda _m, _i, out: largest.append(out.numel() * 4 / 2 ** 20))
+                 for m in generator.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+        generator.encoder(images)
+        for hook in hooks:
+            hook.remove()
+        runs = max(3, repeats // batch)
+        encoder = timed(lambda: generator.encoder(images), runs, sync) / batch
+        whole = timed(lambda: generator(images, landmarks), runs, sync) / batch
+        print(f"| {batch} | {max(largest):.1f} | {1000 * encoder:.1f} | {1000 * whole:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,24 @@ def test_mesh_graph_conv_equals_pyg_graphconv():
     torch.testing.assert_close(ours(x[0], e), ref(x[0], e))           # unbatched too
 
 
+def test_mesh_graph_conv_gradients_equal_pyg_on_a_directed_graph():
+    """The backward pass multiplies by the adjacency's transpose (built once, not per call): on a graph whose
+    edges are not all two-way a product with ``A`` instead of ``Aᵀ`` would give other input gradients."""
+    torch.manual_seed(0)
+    edges = torch.tensor([[0, 0, 1, 2, 3, 4, 4], [1, 2, 2, 3, 1, 0, 3]])
+    ours, ref = MeshGraphConv(4, 3).double(), GraphConv(4, 3, aggr="add").double()
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(2, 5, 3, dtype=torch.float64)
+    grads = torch.autograd.grad((ours(x, edges) * weights).sum(), [x, *ours.parameters()])
+    expected = torch.autograd.grad((ref(x, edges) * weights).sum(), [x, *ref.parameters()])
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want)
+    parts = torch.autograd.grad((ours.forward_parts([x[..., :3], x[:, 0, 3:]], edges) * weights).sum(), x)[0]
+    broadcast = torch.cat([x[..., :3], x[:, :1, 3:].expand(-1, 5, -1)], -1)
+    torch.testing.assert_close(parts, torch.autograd.grad((ref(broadcast, edges) * weights).sum(), x)[0])
+
+
 @pytest.mark.parametrize("layer", ["graph", "vertex"])
 def test_forward_parts_equals_the_concatenated_input(layer):
     """The generator's first layer per block reads its input as parts (a per-image part projected once): the same
