@@ -24,8 +24,8 @@ def test_mesh_graph_conv_equals_pyg_graphconv():
 
 
 def test_mesh_graph_conv_gradients_equal_pyg_on_a_directed_graph():
-    """The backward pass multiplies by the adjacency's transpose (built once, not per call): on a graph whose
-    edges are not all two-way a product with ``A`` instead of ``Aᵀ`` would give other input gradients."""
+    """The backward pass must multiply by the adjacency's transpose. The mesh graphs are symmetric, so the mesh tests
+    cannot tell ``A`` from ``Aᵀ``; on a graph whose edges are not all two-way they give other input gradients."""
     torch.manual_seed(0)
     edges = torch.tensor([[0, 0, 1, 2, 3, 4, 4], [1, 2, 2, 3, 1, 0, 3]])
     ours, ref = MeshGraphConv(4, 3).double(), GraphConv(4, 3, aggr="add").double()
