@@ -48,10 +48,18 @@ import time
 import numpy as np
 import torch
 
+from facerecon.mesh.frame import CROP_SIZE
 from facerecon.metrics import chamfer_distance, earth_movers_distance
 from facerecon.models.losses import chamfer_terms
 from facerecon.models.architectures import build, get_architecture
 from facerecon.study.runtime import pick_device
+
+
+def random_inputs(batch: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generator inputs of random values: ``images (B, 3, 113, 113)`` in [0, 1), ``landmarks (B, 68, 2)`` in crop
+    pixels."""
+    images = torch.rand(batch, 3, CROP_SIZE, CROP_SIZE, device=device)
+    return images, torch.rand(batch, 68, 2, device=device) * CROP_SIZE
 
 
 def timed(fn, repeats: int, sync=lambda: None) -> float:
@@ -88,8 +96,7 @@ def main() -> None:
     rows, forward = [], {}
     with torch.no_grad():
         for batch in (1, 16):
-            images = torch.rand(batch, 3, 113, 113, device=device)
-            landmarks = torch.rand(batch, 68, 2, device=device) * 113
+            images, landmarks = random_inputs(batch, device)
             t = timed(lambda: generator(images, landmarks), args.repeats if batch == 1 else max(3, args.repeats // 4), sync)
             forward[batch] = t / batch
             rows.append((f"generator forward, batch {batch}", f"{1000 * t / batch:.1f} ms/image",
@@ -103,8 +110,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(generator.parameters(), lr=1e-6)
     per_image = {}
     for batch in (1, 16):
-        images = torch.rand(batch, 3, 113, 113, device=device)
-        landmarks = torch.rand(batch, 68, 2, device=device) * 113
+        images, landmarks = random_inputs(batch, device)
         gt = torch.rand(batch, 1024, 3, device=device)
 
         def step():
@@ -141,8 +147,7 @@ def scaling_table(generator, batches: list[int], repeats: int, device: torch.dev
     print("| batch | largest encoder activation (MB) | encoder ms/image | generator ms/image |")
     print("|---|---|---|---|")
     for batch in batches:
-        images = torch.rand(batch, 3, 113, 113, device=device)
-        landmarks = torch.rand(batch, 68, 2, device=device) * 113
+        images, landmarks = random_inputs(batch, device)
         largest = []
         hooks = [m.register_forward_hook(lambda _m, _i, out: largest.append(out.numel() * 4 / 2 ** 20))
                  for m in generator.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
