@@ -28,10 +28,11 @@ html: env
 
 book: notebooks html
 
-# notebooks/ first: nbval executes each committed chapter once and compares its outputs with the stored smoke
-# outputs; the notebook tests in tests/ then read the results that run wrote (see tests/conftest.py).
+# notebooks/ first: nbval executes each committed chapter once and compares what no CPU changes with the stored
+# smoke outputs (tests/nbval_sanitize.cfg masks the rest), the nbval_pages plugin keeps this run's outputs for the
+# book; the tests in tests/ then check every computed number the run wrote against tests/smoke_reference/.
 test: env
-	TQDM_DISABLE=1 $(BIN)/python -m pytest notebooks tests --nbval --nbval-current-env \
+	TQDM_DISABLE=1 $(BIN)/python -m pytest notebooks tests --nbval --nbval-current-env -p facerecon.study.nbval_pages \
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -ra
 
 clean:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -22,6 +21,12 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def has_real_samples() -> bool:
+    """Whether the real samples lie beside the project (the chapters then show them)."""
+    return (REAL_SAMPLES / "AFLW2000").is_dir()
+
+
 @pytest.fixture
 def real_samples() -> Path:
     if not (REAL_SAMPLES / "AFLW2000").is_dir():
@@ -33,24 +38,21 @@ def real_samples() -> Path:
 def smoke_run(root) -> str:
     """Every chapter executed under ``smoke`` once per test session, its results in ``_results/smoke/``.
 
-    ``make test`` collects ``notebooks/`` before ``tests/``: nbval has then executed the committed chapters (whose
-    parameters cells are the smoke values) and compared their outputs, and their results files are fresh. The
-    book is then built from those notebooks, whose stored outputs nbval has just checked. Run alone, this fixture
-    executes the chapters with papermill instead. Returns which of the two happened.
+    ``make test`` collects ``notebooks/`` before ``tests/`` with the ``facerecon.study.nbval_pages`` plugin: nbval
+    has then executed the committed chapters (whose parameters cells are the smoke values) and compared their
+    outputs, their results files are fresh, and the plugin has written this run's executed chapters and their
+    times to ``_executed/`` for the book. Run alone, this fixture executes the chapters with papermill instead.
+    Returns which of the two happened.
     """
     from facerecon.study.results import results_path
-    from facerecon.study.runner import list_notebooks, run_notebooks, write_run_info
+    from facerecon.study.runner import list_notebooks, run_notebooks
+
+    def fresh(path):
+        return path.is_file() and path.stat().st_mtime >= SESSION_START
 
     notebooks = list_notebooks(root)
-    fresh = [stem for stem in notebooks
-             if results_path(stem, "smoke", root).is_file()
-             and results_path(stem, "smoke", root).stat().st_mtime >= SESSION_START]
-    if len(fresh) == len(notebooks):
-        executed = root / "_executed"
-        executed.mkdir(exist_ok=True)
-        for stem, path in notebooks.items():
-            shutil.copy2(path, executed / path.name)
-        write_run_info(root, "smoke", [{"notebook": stem, "wall_time_s": float("nan")} for stem in notebooks])
+    if all(fresh(results_path(stem, "smoke", root)) and fresh(root / "_executed" / path.name)
+           for stem, path in notebooks.items()):
         return "nbval"
     run_notebooks("smoke", root=root, progress=False)
     return "papermill"

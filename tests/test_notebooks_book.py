@@ -1,6 +1,8 @@
 """Every chapter's smoke results (from nbval's run of the committed notebooks, or papermill when run alone),
 asserted against an independent recomputation where one is cheap; then the strict, offline book."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -80,9 +82,14 @@ def test_noise_notebook_results(smoke_run, root):
     assert len(res["calibration"]) == 6 and len(res["selection"]) == len(levels)
 
 
-def test_book_builds_strictly_and_offline(smoke_run, root):
-    index = build_book(root, strict=True)
-    html = index.parent
+@pytest.fixture(scope="module")
+def book_html(smoke_run, root):
+    """The strict build of this run's executed chapters (built once for the tests below)."""
+    return build_book(root, strict=True).parent
+
+
+def test_book_builds_strictly_and_offline(book_html, root):
+    html = book_html
     assert external_assets(html) == []
     pages = {p.stem for p in (html / "_executed").glob("*.html")}
     assert set(list_notebooks(root)) <= pages
@@ -91,6 +98,25 @@ def test_book_builds_strictly_and_offline(smoke_run, root):
     assert "plotly-graph-div" in data_page and "_static/plotly.min.js" in data_page
     intro = (html / "book" / "intro.html").read_text()
     assert "_static/mathjax/" in intro and "smoke" in intro
+
+
+def test_book_pages_are_this_runs(book_html, root):
+    """The pages show this run's outputs: its commit (``+dirty`` only when the tree is), its times, and no folder
+    of any machine."""
+    from facerecon.study.provenance import git_commit
+
+    html = book_html
+    commit = git_commit(root)
+    intro = (html / "book" / "intro.html").read_text()
+    assert commit in intro and "nan s" not in intro and "nan\u00a0s" not in intro
+    times = re.findall(r"<td[^>]*>(?:<p>)?([\d.]+) s(?:</p>)?</td>", intro)
+    assert len(times) >= len(list_notebooks(root)) and all(float(t) > 0 for t in times), times
+    for stem in list_notebooks(root):
+        page = (html / "_executed" / f"{stem}.html").read_text()
+        assert f"commit {commit} " in page, f"{stem}: the page does not show this run's commit {commit}"
+        assert "+dirty" not in page or commit.endswith("+dirty"), stem
+        text = re.sub(r"<[^>]+>", " ", page)
+        assert str(root) not in text and not MACHINE_PATH.search(text), f"{stem}: a machine path on the page"
 
 
 def test_external_asset_check_catches_cdn(tmp_path):
@@ -308,19 +334,62 @@ def test_photos_results_and_the_demo_reproduces(smoke_run, root):
     assert res["demo"]["nme_mesh"] == pytest.approx(landmark_nme(result.landmarks68, truth), rel=1e-6)
 
 
-def test_real_data_cells_store_no_outputs_and_are_not_compared(root):
+READS_REAL_SAMPLES = re.compile(r"real_samples_dir|read_aflw2000\(|read_300wlp\(")
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:home|root|work|tmp|Users|mnt|opt|srv|var|data)/")
+COMMIT_HASH = re.compile(r"\b[0-9a-f]{40}\b|commit [0-9a-f]{7,40}")
+
+
+def _committed_notebooks(root):
     import nbformat
 
+    return {path.name: nbformat.read(path, as_version=4)
+            for path in sorted((root / "notebooks").glob("*.ipynb"))}
+
+
+def _output_texts(cell):
+    for output in cell.get("outputs", []):
+        yield output.get("text", "")
+        for mime, value in output.get("data", {}).items():
+            if isinstance(value, str) and not mime.startswith("image/"):
+                yield value
+
+
+def test_real_data_cells_store_no_outputs_and_are_not_compared(root):
+    """A cell that reads the real samples is tagged real-data: its outputs (faces, crops, per-face tables) are
+    never stored, and nbval does not compare them, so a clone without the samples passes."""
     from facerecon.study.runner import REAL_DATA_TAG
 
     tagged = 0
-    for path in list_notebooks(root).values():
-        for cell in nbformat.read(path, as_version=4).cells:
+    for name, notebook in _committed_notebooks(root).items():
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
             tags = cell.get("metadata", {}).get("tags", [])
+            reads = bool(READS_REAL_SAMPLES.search(cell.source)) and "parameters" not in tags \
+                and not cell.source.lstrip().startswith(("from ", "import "))
+            assert not reads or REAL_DATA_TAG in tags, f"{name}: a cell reads the real samples untagged: " \
+                                                       f"{cell.source[:80]!r}"
             if REAL_DATA_TAG in tags:
                 tagged += 1
-                assert "nbval-ignore-output" in tags and not cell.get("outputs"), f"{path.name}: {cell.source[:60]}"
-    assert tagged >= 1
+                assert "nbval-ignore-output" in tags and not cell.get("outputs"), f"{name}: {cell.source[:60]}"
+    assert tagged >= 3   # 00, 05 and 09 read them
+
+
+def test_committed_notebooks_hold_no_machine_path_and_no_commit(root):
+    for name, notebook in _committed_notebooks(root).items():
+        for cell in notebook.cells:
+            for text in _output_texts(cell):
+                assert not MACHINE_PATH.search(text), f"{name}: a machine path in {text[:200]!r}"
+                assert str(root) not in text, f"{name}: the checkout's path in {text[:200]!r}"
+                assert not COMMIT_HASH.search(text), f"{name}: a stored commit in {text[:200]!r}"
+
+
+def test_the_checks_find_what_they_look_for():
+    assert MACHINE_PATH.search("results written to /work/main/_results/smoke/00_data.json")
+    assert not MACHINE_PATH.search("results written to _results/smoke/00_data.json (see ../shared/real-samples)")
+    assert COMMIT_HASH.search("facerecon 0.1.0 | commit 701bd9c+dirty | device")
+    assert not COMMIT_HASH.search("facerecon 0.1.0 | commit not-stored | device")
+    assert READS_REAL_SAMPLES.search('real_root = (find_root() / real_samples_dir).resolve()')
 
 
 def test_claims_chapter_recomputes_from_the_chapters_results(smoke_run, root):

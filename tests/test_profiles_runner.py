@@ -118,3 +118,42 @@ def test_chapters_use_the_data_chapters_detector(root, profile, stem):
                      for name in ("00_data", stem))
     for key in ("detector_steps", "detector_width", "resolution", "n_train", "n_test"):
         assert data[key] == chapter[key], key
+
+
+def test_command_line_parameters_override_the_profile_and_are_validated(tmp_path, capsys):
+    from facerecon.cli.book import parse_overrides
+
+    assert parse_overrides(["seed=1", "seeds=[0, 1]", "name=b"]) == {"seed": 1, "seeds": [0, 1], "name": "b"}
+    with pytest.raises(ValueError, match="expected NAME=VALUE"):
+        parse_overrides(["seed"])
+    root = _toy_root(tmp_path, "00_toy: {n: 5}\n")
+    with pytest.raises(ValueError, match=r"sets \['epochs'\] for 00_toy, which does not declare"):
+        run_notebooks("smoke", root=root, overrides={"epochs": 2})
+    with pytest.raises(RuntimeError, match="wrote no results file"):
+        run_notebooks("smoke", root=root, progress=False, overrides={"n": 7})
+    executed = json.loads((root / "_executed" / "00_toy.ipynb").read_text())
+    assert any("n = 7" in "".join(c["source"]) for c in executed["cells"])   # beats the profile's 5
+
+
+def test_nbval_pages_keeps_the_runs_outputs_for_the_book(tmp_path):
+    """Under nbval, the plugin writes each chapter with this run's outputs (not the stored ones) and its time."""
+    import subprocess
+    import sys
+
+    root = _toy_root(tmp_path, "")
+    path = root / "notebooks" / "00_toy.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].source = "print(n * 2)"
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="stored long ago\n")]
+    nb.cells[1].execution_count = 1
+    nbformat.write(nb, path)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "notebooks", "--nbval", "--nbval-current-env",
+                           "-p", "facerecon.study.nbval_pages", "-p", "no:cacheprovider", "-q"],
+                          cwd=root, capture_output=True, text=True)
+    assert "1 failed" in proc.stdout, proc.stdout[-2000:]   # nbval still compares with the stored output
+    executed = nbformat.read(root / "_executed" / "00_toy.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"] == "6\n"
+    assert executed.cells[1].execution_count == 2
+    info = (root / "_executed" / "run_info.md").read_text()
+    row = [line for line in info.splitlines() if "`00_toy`" in line]
+    assert row and float(row[0].split("|")[2].split()[0]) > 0

@@ -3,6 +3,7 @@
     facerecon run-notebooks --profile {auto,smoke,cpu,gpu} [--only STEM ...]
     facerecon build-book [--no-strict]
     facerecon check-offline [DIR]
+    facerecon check-kernels test|derive|write [--settings native avx2] [--seeds 1 2 3]
     facerecon data synth|convert|demo-photo ...
     facerecon info [--config paper|cpu|smoke] [--json]
     facerecon train --profile P --model NAME --out DIR [--resume]
@@ -19,9 +20,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import book, data, info, reconstruct, train
+from . import book, data, info, kernels, reconstruct, train
 
-COMMAND_MODULES = (book, data, info, reconstruct, train)
+COMMAND_MODULES = (book, data, info, kernels, reconstruct, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="auto", help="smoke, cpu, gpu, or auto (gpu when CUDA is available)")
     p.add_argument("--only", nargs="+", metavar="STEM", help="notebook stems, e.g. 00_data")
     p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter in every selected notebook on top of the profile (VALUE is read as YAML: "
+                        "-p seed=1 -p 'seeds=[0, 1]'); a name a notebook does not declare is an error")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar while executing")
     p.add_argument("--store-smoke-outputs", action="store_true",
                    help="execute the chapters in place with their smoke parameters and keep the outputs: the "
                         "reference nbval compares (commit the notebooks afterwards)")
@@ -35,10 +38,24 @@ def _run_notebooks(args) -> int:
         for path in store_smoke_outputs(args.root, args.only):
             print(f"stored smoke outputs in {path}")
         return 0
-    records = run_notebooks(args.profile, args.only, args.root, progress=not args.no_progress)
+    records = run_notebooks(args.profile, args.only, args.root, progress=not args.no_progress,
+                            overrides=parse_overrides(args.parameter))
     for r in records:
         print(f"{r['notebook']}: {r['wall_time_s']:.1f} s under {r['profile']} -> {r['results']}")
     return 0
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """``["seed=1", "seeds=[0, 1]"]`` → ``{"seed": 1, "seeds": [0, 1]}`` (values read as YAML)."""
+    import yaml
+
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise ValueError(f"-p {pair!r}: expected NAME=VALUE with a parameter name, e.g. -p seed=1")
+        overrides[name.strip()] = yaml.safe_load(value)
+    return overrides
 
 
 def _build_book(args) -> int:

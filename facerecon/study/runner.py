@@ -7,6 +7,7 @@ its key results to ``_results/<profile>/<stem>.json`` through :func:`facerecon.s
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,6 +20,8 @@ from .results import results_path
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 REAL_DATA_TAG = "real-data"   # a cell that shows real samples: its outputs are never stored in the notebook
+STORED_COMMIT = "commit not-stored"   # what the stored outputs say instead of the commit that made them
+COMMIT_TEXT = re.compile(r"commit [0-9a-f]{7,40}(?:\+dirty)?")
 
 
 def list_notebooks(root: Path) -> dict[str, Path]:
@@ -27,8 +30,12 @@ def list_notebooks(root: Path) -> dict[str, Path]:
 
 
 def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | None = None,
-                  progress: bool = True) -> list[dict[str, Any]]:
-    """Execute notebooks under ``profile`` into ``_executed/``; returns one record per notebook."""
+                  progress: bool = True, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Execute notebooks under ``profile`` into ``_executed/``; returns one record per notebook.
+
+    ``overrides`` (``facerecon run-notebooks -p name=value``) set parameters on top of the profile's sections,
+    in every selected notebook; a name a notebook does not declare is refused like a profile's.
+    """
     import papermill
 
     root = root or find_root()
@@ -44,7 +51,8 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
     if missing:
         raise ValueError(f"unknown notebook(s) {missing}; available: {sorted(notebooks)}")
     # Resolve every notebook's parameters before executing any, so a bad profile fails fast.
-    plans = {stem: resolve_parameters(notebooks[stem], sections.get(stem, {}), profile) for stem in selected}
+    plans = {stem: resolve_parameters(notebooks[stem], {**sections.get(stem, {}), **(overrides or {})}, profile)
+             for stem in selected}
     out_dir = root / "_executed"
     out_dir.mkdir(exist_ok=True)
     records = []
@@ -104,6 +112,20 @@ def store_smoke_outputs(root: Path | None = None, only: Iterable[str] | None = N
             cell.get("metadata", {}).pop("execution", None)
             if REAL_DATA_TAG in cell.get("metadata", {}).get("tags", []):
                 cell.outputs = []   # pictures of real faces stay out of the repository (tag them nbval-ignore-output)
+            for output in cell.get("outputs", []):
+                _scrub_machine_details(output, root)
         nbformat.write(nb, path)
         written.append(path)
     return written
+
+
+def _scrub_machine_details(output: Any, root: Path) -> None:
+    """A stored output names no commit (it cannot name its own) and no folder of the machine that made it."""
+    def scrub(text: str) -> str:
+        return COMMIT_TEXT.sub(STORED_COMMIT, text.replace(f"{root.resolve()}/", ""))
+
+    if "text" in output:
+        output["text"] = scrub(output["text"])
+    for mime, value in output.get("data", {}).items():
+        if isinstance(value, str):
+            output["data"][mime] = scrub(value)
