@@ -38,8 +38,8 @@ def _check_kernels(args) -> int:
         run_derivation(root, args.seeds, reuse=args.reuse)
     rows = write_references(root, args.seeds)
     print("\n| chapter | leaves | numbers at the rounding floor | numbers with a measured spread | exact | varies "
-          "| cells whose outputs vary |\n|---|---|---|---|---|---|---|")
+          "| machine or provenance | cells whose outputs vary |\n|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['notebook']} | {r['leaves']} | {r['numbers at the floor']} | {r['numbers with a spread']} "
-              f"| {r['exact']} | {r['varies']} | {r['cells that vary']} |")
+              f"| {r['exact']} | {r['varies']} | {r['machine']} | {r['cells that vary']} |")
     return 0

@@ -195,6 +195,7 @@ def write_references(root: Path, seeds: list[int]) -> list[dict[str, Any]]:
                                                                                 RULE["atol"])]
         rows.append({"notebook": stem, "leaves": len(specs), "numbers at the floor": len(floor),
                      "numbers with a spread": sum(1 for s in specs if "tol" in s) - len(floor),
-                     "exact": sum(1 for s in specs if "tol" not in s and not s.get("varies")),
-                     "varies": sum(1 for s in specs if s.get("varies")), "cells that vary": varying})
+                     "exact": sum(1 for s in specs if not {"tol", "varies", "machine"} & set(s)),
+                     "varies": sum(1 for s in specs if s.get("varies")),
+                     "machine": sum(1 for s in specs if s.get("machine")), "cells that vary": varying})
     return rows

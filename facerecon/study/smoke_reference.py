@@ -21,7 +21,8 @@ another kernel accumulates differently, ``R = 1e-5`` is the float32 rounding flo
 So every number that training does not touch (Chamfer of the mean face, a PSNR of a classical denoiser, a count)
 is checked to 10⁻⁵, and a deliberate 1 % change of it fails. A string or boolean that is the same
 in every run is compared exactly; one that differs between runs (a verdict on trained models) is checked for its
-type only; so are the machine's own measurements (timings, throughputs, cache states: :data:`MACHINE_MEASUREMENT`).
+type only; so are the machine's own measurements and provenance (timings, throughputs, cache states, commits:
+:data:`MACHINE_MEASUREMENT`).
 A number that depends on the real samples beside the project (``../shared/real-samples``) has a second
 reference value from a run without them (``R0``), used when they are absent.
 """
@@ -59,10 +60,10 @@ def prediction_factor(n_values: int, coverage: float = RULE["prediction"]) -> fl
 
 
 ABSENT = "<absent>"   # a spec's value where the leaf does not exist in that run
-# Measurements of the machine, not results of the code: timings, throughputs, cache states and cache folders. A
-# leaf with such a key anywhere on its path is checked for its type only.
+# Measurements of the machine and provenance, not results of the code: timings, throughputs, cache states, cache
+# folders, the commits 08 read its chapters at. A leaf with such a key anywhere on its path: its type only.
 MACHINE_MEASUREMENT = re.compile(r"_s$|(?:^|_)ms$|^ms_|_ms_|_s_per_|per_s$|per_minute$|^timings?$|^reused$"
-                                 r"|^cache_entry$")
+                                 r"|^cache_entry$|^sources$")
 
 
 def is_machine_measurement(path: tuple) -> bool:
