@@ -80,9 +80,6 @@ def run_tests(root: Path, settings: list[str], command: list[str] | None = None)
     return records
 
 
-DERIVATION_RUNS = ("A", "B", "R0")   # plus S1..Sk; see smoke_reference
-
-
 def derivation_plan(seeds: list[int]) -> dict[str, dict[str, Any]]:
     """``{run: {"setting", "seed", "real_samples"}}`` for the runs the tolerances are derived from."""
     plan = {"A": {"setting": "native", "seed": 0, "real_samples": True},
