@@ -21,7 +21,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="kernel settings for `test` (default: all)")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3],
                    help="the extra training seeds of `derive` (default: 1 2 3)")
-    p.add_argument("--reuse", action="store_true", help="`derive`: keep the runs already complete in _kernels/")
+    p.add_argument("--reuse", action="store_true",
+                   help="`derive`: keep the chapters a run already executed in _kernels/ (resume)")
     p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
     p.set_defaults(handler=_check_kernels)
 

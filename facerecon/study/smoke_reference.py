@@ -109,10 +109,6 @@ def derive_reference(reference: dict, kernel_runs: Iterable[dict], seed_runs: It
     return specs
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def compare(results: dict, specs: list[dict[str, Any]], real_samples: bool) -> list[str]:
     """Every difference between a run's results and the reference specs, one line each (empty: they agree).
 
