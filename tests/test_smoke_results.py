@@ -14,8 +14,8 @@ import pytest
 
 from facerecon.study.results import load_results
 from facerecon.study.runner import list_notebooks
-from facerecon.study.smoke_reference import (ABSENT, RULE, compare, derive_reference, flatten, load_reference,
-                                             prediction_factor)
+from facerecon.study.smoke_reference import (ABSENT, at_rounding_floor, compare, derive_reference, flatten,
+                                             load_reference, prediction_factor)
 
 CHAPTERS = list(list_notebooks(Path(__file__).resolve().parents[1]))
 
@@ -30,8 +30,7 @@ def test_results_match_the_smoke_reference(stem, smoke_run, root, has_real_sampl
 
 def _tight_numbers(specs: list[dict]) -> list[dict]:
     """The numbers no derivation run moved: their tolerance is the rounding floor."""
-    return [s for s in specs if "tol" in s and s["value"] not in (0, ABSENT)
-            and s["tol"] <= 1.0001 * max(RULE["rtol_floor"] * abs(s["value"]), RULE["atol"])]
+    return [s for s in specs if s["value"] not in (0, ABSENT) and at_rounding_floor(s)]
 
 
 @pytest.mark.parametrize("stem", CHAPTERS)

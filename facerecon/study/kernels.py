@@ -29,7 +29,7 @@ from typing import Any
 from .parameters import declared_parameters
 from .provenance import git_commit
 from .runner import list_notebooks
-from .smoke_reference import RULE, derive_reference, prediction_factor, reference_path
+from .smoke_reference import RULE, at_rounding_floor, derive_reference, prediction_factor, reference_path
 
 KERNEL_SETTINGS: dict[str, dict[str, str]] = {
     "native": {},
@@ -56,8 +56,8 @@ def setting_environment(setting: str, workdir: Path) -> dict[str, str]:
     return env
 
 
-def run_tests(root: Path, settings: list[str], command: list[str] | None = None) -> list[dict[str, Any]]:
-    """``make test`` (or ``command``) once per kernel setting; returns each run's summary line, exit code, time.
+def run_tests(root: Path, settings: list[str]) -> list[dict[str, Any]]:
+    """``make test`` once per kernel setting; returns each run's summary line, exit code and time.
 
     The output of each run goes to ``_kernels/test-<setting>/test.log``.
     """
@@ -67,11 +67,11 @@ def run_tests(root: Path, settings: list[str], command: list[str] | None = None)
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         log = workdir / "test.log"
-        print(f"[facerecon] {' '.join(command or ['make', 'test'])} under the {setting!r} kernels "
+        print(f"[facerecon] make test under the {setting!r} kernels "
               f"({KERNEL_SETTINGS[setting] or 'as the CPU chooses'}), log {log.relative_to(root)}", flush=True)
         start = time.perf_counter()
         with log.open("w") as out:
-            proc = subprocess.run(command or ["make", "test"], cwd=root, env=setting_environment(setting, workdir),
+            proc = subprocess.run(["make", "test"], cwd=root, env=setting_environment(setting, workdir),
                                   stdout=out, stderr=subprocess.STDOUT)
         wall = time.perf_counter() - start
         found = SUMMARY.findall(log.read_text(errors="replace"))
@@ -161,9 +161,10 @@ def _run_replacements(root: Path, run: str, plan: dict[str, Any]) -> dict[str, s
 
 
 def sanitize_patterns(root: Path) -> list[tuple[str, str]]:
-    """The regex/replace pairs of ``tests/nbval_sanitize.cfg``, parsed as nbval parses them."""
-    text = (root / "tests" / "nbval_sanitize.cfg").read_text()
-    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", text, flags=re.MULTILINE)
+    """The regex/replace pairs of ``tests/nbval_sanitize.cfg``, parsed by nbval itself."""
+    from nbval.plugin import get_sanitize_patterns
+
+    return get_sanitize_patterns((root / "tests" / "nbval_sanitize.cfg").read_text())
 
 
 def write_references(root: Path, seeds: list[int]) -> list[dict[str, Any]]:
@@ -188,8 +189,7 @@ def write_references(root: Path, seeds: list[int]) -> list[dict[str, Any]]:
         path = reference_path(stem, root)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1) + "\n")
-        floor = [s for s in specs if "tol" in s and s["tol"] <= 1.0001 * max(RULE["rtol_floor"] * abs(s["value"]),
-                                                                                RULE["atol"])]
+        floor = [s for s in specs if at_rounding_floor(s)]
         rows.append({"notebook": stem, "leaves": len(specs), "numbers at the floor": len(floor),
                      "numbers with a spread": sum(1 for s in specs if "tol" in s) - len(floor),
                      "exact": sum(1 for s in specs if not {"tol", "varies", "machine"} & set(s)),

@@ -2,9 +2,10 @@
 
 nbval executes each committed chapter in one kernel, compares the outputs with the stored ones (plotly figures
 left out, like the PNGs nbval already skips) and throws the run's outputs away, so a book built afterwards would
-show the stored outputs: another commit, another machine's numbers, no execution times. This plugin keeps what the run produced. When a chapter's last cell has run it
-writes ``_executed/<stem>.ipynb`` with this run's outputs in place of the stored ones, and when the last chapter
-is done ``_executed/run_info.md`` lists every chapter's wall time (kernel start to last cell) and the commit.
+show the stored outputs: another commit, another machine's numbers, no execution times. This plugin keeps what
+the run produced. When a chapter's last cell has run it writes ``_executed/<stem>.ipynb`` with this run's outputs
+in place of the stored ones, and ``_executed/run_info.md`` lists every chapter's wall time so far (kernel start to
+last cell) and the commit.
 Only the chapters (``notebooks/NN_*.ipynb``) are written; a failed cell keeps the outputs it produced.
 """
 

@@ -47,6 +47,11 @@ def flatten(tree: Any, prefix: tuple = ()) -> dict[tuple, Any]:
     return {prefix: tree}
 
 
+def at_rounding_floor(spec: dict[str, Any]) -> bool:
+    """Whether a number's tolerance is the rounding floor: no derivation run moved it beyond rounding."""
+    return "tol" in spec and spec["tol"] <= 1.0001 * max(RULE["rtol_floor"] * abs(spec["value"]), RULE["atol"])
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
