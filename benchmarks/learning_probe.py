@@ -1,14 +1,19 @@
-"""Benchmark: how far a profile's full model gets below the mean face within a wall-clock budget. Prints a table.
+"""Benchmark: how far a profile's model gets below the mean face within a wall-clock budget. Prints a table.
 
-    python benchmarks/learning_probe.py [--profile gpu] [--minutes 4] [--n-train 2000] [--eval-n 200]
-                                        [--eval-every 100] [--device auto] [--workers N] [--lr-generator LR]
+    python benchmarks/learning_probe.py [--profile gpu] [--model full] [--minutes 4] [--steps N] [--n-train 2000]
+                                        [--eval-n 200] [--eval-every 100] [--on test] [--device auto]
+                                        [--workers N] [--set KEY=VALUE ...]
 
-Trains the full model with the profile's ``train`` section (its architecture, batch, GT points, study options; the
-training split shrunk to ``--n-train`` faces) for at most ``--minutes``, and every ``--eval-every`` steps scores
-it on ``--eval-n`` SynthFace test faces (CD per point, 512 surface points, the Table 3 protocol) against the mean
-face of the training split, paired on the same faces. ``--lr-generator`` replaces the profile's generator learning
-rate (e.g. the one the Table 3 chapter chose on validation). A probe of what a budget buys (issue 14 asks what the `gpu`
-profile changes against `cpu`), not a profile run: the profile trains longer on more faces.
+Trains the named model with the profile's ``train`` section (its architecture, batch, GT points, study options; the
+training split shrunk to ``--n-train`` faces; ``--set`` overrides any training key, YAML values, e.g. ``--set
+lr_generator=1e-3 --set aggregation=mean``) for at most ``--minutes`` (or ``--steps``; a cosine schedule decays
+over ``--steps``), and every ``--eval-every`` steps scores it on ``--eval-n`` faces of the Table 3 test split
+(``--on validation``: the validation split, the training distribution at another seed; what a recipe should be
+chosen on) in CD per point (512 surface points)
+against the mean face of the training split, paired on the same faces, and as the share of the CD above the
+sampling floor (the GT against itself resampled) that it removes. Before and after, one Adam step on each part of
+the generator is measured by how far it moves the output (``training.step_scales``). A probe of what a budget and a
+recipe buy, not a profile run.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import time
 import numpy as np
 import torch
 
-from facerecon.comparison.predictors import MeanFace, generator_prediction
+from facerecon.comparison.predictors import MeanFace, Prediction, generator_prediction
 from facerecon.comparison.scoring import relative_reduction, score_faces
 from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.study.profiles import load_train_section
 from facerecon.training.config import named_config
+from facerecon.models.losses import vertex_loss
+from facerecon.training.step_scales import output_step_scales
 from facerecon.training.trainer import Trainer
 
 EVAL_POINTS = 512
@@ -42,7 +49,11 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--lr-generator", type=float, default=None, help="default: the profile's")
+    parser.add_argument("--model", default="full", help="a named model: full, vanilla_gan, no_gan")
+    parser.add_argument("--steps", type=int, default=None, help="train this many steps (default: until --minutes)")
+    parser.add_argument("--on", choices=("validation", "test"), default="test")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a training key (YAML value); repeatable")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,34 +61,41 @@ def main() -> None:
     resolution = section.pop("resolution")
     for key in ("n_train", "steps", "checkpoint_every"):
         section.pop(key)
-    if args.lr_generator is not None:
-        section["lr_generator"] = args.lr_generator
+    section.update(parse_assignments(args.set))
     start = time.perf_counter()
     train = load_synthface(SynthFaceConfig(split="train", n=args.n_train, seed=0, resolution=resolution),
                            workers=args.workers, progress=False, profile=args.profile)
-    test = load_synthface(SynthFaceConfig(split="test", n=args.eval_n, seed=0, resolution=resolution),
-                          workers=args.workers, progress=False, profile=args.profile)
+    split = ("train", 1) if args.on == "validation" else ("test", 0)
+    scored = load_synthface(SynthFaceConfig(split=split[0], n=args.eval_n, seed=split[1], resolution=resolution),
+                            workers=args.workers, progress=False, profile=args.profile)
     faces, landmark_index = train.faces, train.model.landmark_index
-    samples = [test.sample(i) for i in range(len(test))]
+    samples = [scored.sample(i) for i in range(len(scored))]
     mean_face = score_faces(MeanFace(np.stack([train.sample(i)["vertices"] for i in range(len(train))]), faces,
                                      landmark_index), samples, gt_faces=faces, points=EVAL_POINTS)["cd"]
+    floor = score_faces(lambda s: Prediction(s["vertices"], faces, s["landmarks3d"]), samples, gt_faces=faces,
+                        points=EVAL_POINTS)["cd"]
     print(f"profile {args.profile}: data ready in {time.perf_counter() - start:.0f} s; {len(train)} training "
-          f"faces, {len(samples)} test faces; mean face CD / point {mean_face.mean():.5f}", flush=True)
-    cfg = named_config("full", **section, steps=10 ** 9, checkpoint_every=10 ** 9)
+          f"faces, {len(samples)} {args.on} faces; mean face CD / point {mean_face.mean():.5f}, sampling floor "
+          f"{floor.mean():.5f}", flush=True)
+    steps = args.steps or 10 ** 9
+    cfg = named_config(args.model, **section, steps=steps, checkpoint_every=10 ** 9)
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, train, out, progress=False, device=None if args.device == "auto" else args.device)
         device = trainer.accelerator.device
         generator = trainer.accelerator.unwrap_model(trainer.generator)
         landmark_uv = train.uv[landmark_index]
-        print(f"architecture {cfg.architecture}, batch {cfg.batch_size}, generator learning rate {cfg.lr_generator:g}, "
-              f"device {device}")
-        print("| steps | samples seen | train time (s) | CD / point | below the mean face [95 %] |")
-        print("|---|---|---|---|---|")
+        print(f"{args.model}, architecture {cfg.architecture}, batch {cfg.batch_size}, generator learning rate "
+              f"{cfg.lr_generator:g}, device {device}; overrides {parse_assignments(args.set)}")
+        probe_batch, _ = trainer.assemble_batch(0)
+        print_step_scales("before training", generator, probe_batch, cfg.lr_generator)
+        print("| steps | samples seen | train time (s) | CD / point | below the mean face [95 %] | "
+              "of the CD above the floor [95 %] |")
+        print("|---|---|---|---|---|---|")
         trained_s, budget = 0.0, 60 * args.minutes
         batches = trainer.batches_from(0)              # one stream for the whole probe (worker processes on a GPU)
-        while trained_s < budget:
+        while trained_s < budget and trainer.step < steps:
             tick = time.perf_counter()
-            for assembled in itertools.islice(batches, args.eval_every):
+            for assembled in itertools.islice(batches, min(args.eval_every, steps - trainer.step)):
                 trainer.train_step(assembled)
                 trainer.step += 1
             if device.type == "cuda":
@@ -86,9 +104,33 @@ def main() -> None:
             cd = score_faces(generator_prediction(generator, landmark_uv, device), samples, gt_faces=faces,
                              points=EVAL_POINTS)["cd"]
             generator.train()
-            r = relative_reduction(mean_face, cd)
+            r, above = relative_reduction(mean_face, cd), relative_reduction(mean_face, cd, floor=floor)
             print(f"| {trainer.step} | {trainer.step * cfg.batch_size} | {trained_s:.0f} | {cd.mean():.5f} | "
-                  f"{100 * r['mean']:.1f} % [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] |", flush=True)
+                  f"{100 * r['mean']:.1f} % [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] | "
+                  f"{100 * above['mean']:.1f} % [{100 * above['ci95'][0]:.1f}, {100 * above['ci95'][1]:.1f}] |",
+                  flush=True)
+        print_step_scales("after training", generator, probe_batch, cfg.lr_generator)
+
+
+def parse_assignments(assignments: list[str]) -> dict:
+    """``["key=value", ...]`` → ``{key: YAML value}``."""
+    import yaml
+
+    out = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set takes KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def print_step_scales(when: str, generator, batch: dict, lr: float) -> None:
+    """One Adam step of size ``lr`` on each part of the generator: how far it moves the output (crop pixels)."""
+    loss = lambda meshes: vertex_loss(meshes[-1], batch["real_meshes"]).mean()   # noqa: E731
+    scales = output_step_scales(generator, batch["images"], batch["landmarks"], loss, lr)
+    print(f"one step of {lr:g} moves the output, {when} (px RMS): "
+          + ", ".join(f"{part} {px:.3g}" for part, px in scales.items()), flush=True)
 
 
 if __name__ == "__main__":

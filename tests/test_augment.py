@@ -1,5 +1,5 @@
 """The augmentation: geometry condition, generators (conditioning, determinism, DDIM against a naive loop), edits,
-generated splits, and the seed-and-face statistics its comparison uses."""
+generated splits (the seed-and-face statistics are tested in test_statistics.py)."""
 
 import numpy as np
 import pytest
@@ -14,8 +14,6 @@ from facerecon.data.morphable import EXPRESSION_NAMES
 from facerecon.data.synthface import OCCLUDERS, SynthFaceConfig
 from facerecon.mesh.frame import CROP_SIZE
 from facerecon.study.cache import RunCache
-from facerecon.study.statistics import (component_verdict, mean_over_seeds, paired_difference_over_seeds,
-                                        seeds_and_faces_ci)
 
 TINY_PIXEL = DiffusionConfig(kind="pixel", resolution=16, channels=(8, 16), steps=3, batch_size=4, seed=0)
 TINY_LATENT = DiffusionConfig(kind="latent", resolution=16, channels=(8, 16), ae_channels=(8, 16), steps=3,
@@ -206,29 +204,3 @@ def test_train_or_load_on_needs_a_cached_dataset(tiny_split):
                          profile="smoke")
 
 
-# --- statistics over seeds and faces ---------------------------------------------------------------------------
-
-def test_seeds_and_faces_interval_matches_a_naive_two_level_bootstrap():
-    values = np.random.default_rng(1).normal(size=(3, 20))
-    rng = np.random.default_rng(7)
-    seeds = rng.integers(0, 3, (500, 3))
-    faces = rng.integers(0, 20, (500, 20))
-    naive = [np.mean([[values[s, f] for f in fs] for s in ss]) for ss, fs in zip(seeds, faces)]
-    assert seeds_and_faces_ci(values, resamples=500, seed=7) == pytest.approx(
-        [np.quantile(naive, 0.025), np.quantile(naive, 0.975)])
-
-
-def test_seed_spread_widens_the_interval_and_verdicts_follow_it():
-    faces = np.random.default_rng(0).normal(0, 0.01, 40)
-    steady = np.stack([faces + 0.1] * 3)
-    shaky = steady + np.array([[0.3], [-0.3], [0.0]])
-    ci_steady, ci_shaky = seeds_and_faces_ci(steady), seeds_and_faces_ci(shaky)
-    assert ci_shaky[1] - ci_shaky[0] > 10 * (ci_steady[1] - ci_steady[0])
-    assert mean_over_seeds(shaky)["std"] == pytest.approx(np.std([0.4, -0.2, 0.1]))
-    worse = paired_difference_over_seeds(steady, steady - 0.05)
-    assert worse["detectable"] and worse["per_seed"] == pytest.approx([0.05] * 3)
-    assert component_verdict(worse) == "helps"
-    assert component_verdict(paired_difference_over_seeds(steady - 0.05, steady)) == "hurts"
-    assert component_verdict(paired_difference_over_seeds(shaky, steady)) == "no effect detectable at this budget"
-    with pytest.raises(ValueError, match="same shape"):
-        paired_difference_over_seeds(steady, steady[:2])

@@ -167,6 +167,20 @@ def test_relative_reduction_against_a_naive_bootstrap():
         relative_reduction(reference, scores[:10])
 
 
+def test_reduction_above_the_floor_is_the_share_of_the_removable_error():
+    rng = np.random.default_rng(4)
+    floor = rng.uniform(0.4, 0.6, 80)
+    reference = floor + rng.uniform(0.5, 1.5, 80)
+    scores = floor + 0.25 * (reference - floor)           # removes 75 % of what lies above the floor
+    out = relative_reduction(reference, scores, floor=floor, seed=2, resamples=300)
+    assert out["mean"] == pytest.approx(0.75)
+    assert out["ci95"] == pytest.approx([0.75, 0.75])     # exact on every resample
+    raw = relative_reduction(reference, scores)["mean"]
+    assert raw == pytest.approx(1 - scores.mean() / reference.mean()) and raw < 0.75
+    with pytest.raises(ValueError, match="floor must be scored on the same faces"):
+        relative_reduction(reference, scores, floor=floor[:5])
+
+
 def test_interactive_examples_colour_each_prediction_by_its_error(linear_faces):
     from facerecon.figures.comparison import interactive_examples, surface_error
 

@@ -12,23 +12,26 @@ from facerecon.models.graph import MeshGraphConv
 from facerecon.models import losses
 
 
-def test_mesh_graph_conv_equals_pyg_graphconv():
+@pytest.mark.parametrize("aggr", ["add", "mean"])
+def test_mesh_graph_conv_equals_pyg_graphconv(aggr):
     torch.manual_seed(0)
     e = edge_index(hemisphere().faces)
-    ours = MeshGraphConv(11, 6)
-    ref = GraphConv(11, 6, aggr="add")
+    ours = MeshGraphConv(11, 6, aggr)
+    ref = GraphConv(11, 6, aggr=aggr)
     ref.load_state_dict(ours.state_dict())
     x = torch.randn(3, 141, 11, dtype=torch.float64)
     torch.testing.assert_close(ours.double()(x, e), ref.double()(x, e))
     torch.testing.assert_close(ours(x[0], e), ref(x[0], e))           # unbatched too
 
 
-def test_mesh_graph_conv_gradients_equal_pyg_on_a_directed_graph():
+@pytest.mark.parametrize("aggr", ["add", "mean"])
+def test_mesh_graph_conv_gradients_equal_pyg_on_a_directed_graph(aggr):
     """The backward pass must multiply by the adjacency's transpose. The mesh graphs are symmetric, so the mesh tests
-    cannot tell ``A`` from ``Aᵀ``; on a graph whose edges are not all two-way they give other input gradients."""
+    cannot tell ``A`` from ``Aᵀ``; on a graph whose edges are not all two-way (and whose vertices have different
+    degrees: the mean's weights) they give other input gradients. Vertex 4 has no incoming edge."""
     torch.manual_seed(0)
     edges = torch.tensor([[0, 0, 1, 2, 3, 4, 4], [1, 2, 2, 3, 1, 0, 3]])
-    ours, ref = MeshGraphConv(4, 3).double(), GraphConv(4, 3, aggr="add").double()
+    ours, ref = MeshGraphConv(4, 3, aggr).double(), GraphConv(4, 3, aggr=aggr).double()
     ref.load_state_dict(ours.state_dict())
     x = torch.randn(2, 5, 4, dtype=torch.float64, requires_grad=True)
     weights = torch.randn(2, 5, 3, dtype=torch.float64)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from facerecon.data.hidden_shape import HiddenShapeConfig, bump_displacement, clearance_mask, sample_bumps
-from facerecon.data.landmark_information import (ShapeSpace, generalized_procrustes, landmark_information,
-                                                 oracle_landmark_fit, procrustes)
+from facerecon.data.landmark_information import (ShapeSpace, fit_to_3d_landmarks, generalized_procrustes,
+                                                 landmark_information, oracle_landmark_fit, procrustes)
 from facerecon.data.morphable import EXPRESSION_NAMES, HIDDEN_NAMES, FaceModelConfig, build_face_model, hinge_jaw
 from facerecon.data.synthface import SynthFaceConfig, model_to_crop, sample_rng, sample_scene, scene_shape
 
@@ -105,6 +105,40 @@ def _shapes(split, n, seed, resolution=40):
     return m, shapes, crop
 
 
+def _visible_shapes(split, n, seed, resolution=40):
+    """The same faces as :func:`_shapes` with the hidden parts zeroed: identity and expression only."""
+    cfg = SynthFaceConfig(split=split, n=n, seed=seed, resolution=resolution)
+    m = build_face_model(cfg.model_config)
+    scenes = [sample_scene(sample_rng(seed, split, i), m, cfg) for i in range(n)]
+    return np.stack([m.shape(sc.id_coeffs, sc.exp_coeffs) for sc in scenes])
+
+
+def test_the_landmark_fit_sees_only_the_landmarks():
+    """Two meshes with the same landmark vertices get the same fit, whatever the rest of each looks like."""
+    m, train, _ = _shapes("train", 300, 0)
+    space = ShapeSpace.fit(train, 50)
+    _, test, _ = _shapes("test", 2, 0)
+    other = test[1].copy()
+    other[m.landmark_index] = test[0][m.landmark_index]
+    fits = [fit_to_3d_landmarks(space, mesh[m.landmark_index], m.landmark_index, 1e-2) for mesh in (test[0], other)]
+    np.testing.assert_array_equal(fits[0], fits[1])
+    np.testing.assert_allclose(fits[0][m.landmark_index], test[0][m.landmark_index], atol=0.05 * np.ptp(test[0]))
+
+
+def test_landmark_measure_explains_faces_without_hidden_shape_and_never_beats_exact_inversion():
+    """Without hidden parts (train and test) the landmarks pin the face down: the oracle leaves little. With them,
+    no fit from the landmarks can beat, over the faces, the exact identity and expression of each face (what a
+    perfect inversion of the landmarks gives); the former measure, aligned with the whole GT mesh, did."""
+    visible_train, visible_test = _visible_shapes("train", 800, 0), _visible_shapes("test", 100, 0)
+    m, train, _ = _shapes("train", 800, 0)
+    _, test, _ = _shapes("test", 100, 0)
+    clean = landmark_information(visible_train, visible_test, m.landmark_index, k=100)
+    assert clean["oracle_3d_median"] < 0.12
+    hidden = landmark_information(train, test, m.landmark_index, k=100, test_landmark_explained=visible_test)
+    assert hidden["oracle_3d_mean"] >= hidden["exact_inversion_mean"]
+    assert hidden["oracle_3d_median"] >= hidden["exact_inversion_median"] > 0.5
+
+
 @pytest.mark.parametrize("seed", [0, 7])
 def test_landmarks_leave_at_least_35_percent_unexplained(seed):
     """data.md's measure on 200 test faces against 1,500 training faces: the oracle ridge fit from the 68
@@ -114,3 +148,16 @@ def test_landmarks_leave_at_least_35_percent_unexplained(seed):
     result = landmark_information(train, test, m.landmark_index, k=100)
     assert result["oracle_3d_median"] >= 0.35
     assert result["pca_residual_median"] > 0.02          # no 100-dimensional linear model holds the shapes
+
+
+def test_landmark_explained_vertices_keep_the_landmarks_and_drop_the_hidden_shape(tmp_path):
+    from facerecon.data.generate import load_synthface
+    from facerecon.study.cache import RunCache
+
+    data = load_synthface(SynthFaceConfig(split="test", n=3, seed=0, resolution=24), cache=RunCache(tmp_path),
+                          workers=1, progress=False)
+    for i in range(len(data)):
+        full, visible = data.sample(i)["vertices"], data.landmark_explained_vertices(i)
+        index = data.model.landmark_index
+        np.testing.assert_allclose(visible[index], full[index], atol=1e-3)
+        assert np.abs(visible - full).max() > 0.5          # crop pixels: the hidden parts are gone

@@ -423,3 +423,132 @@ def test_without_message_passing_a_vertex_ignores_its_neighbours():
     assert not any(isinstance(c, type(graph.convs[0])) for b in g.node_blocks for c in b.convs)
     images, landmarks = torch.rand(2, 3, 113, 113), torch.rand(2, 68, 2) * 113
     assert g(images, landmarks)[-1].shape[1] == len(g.output_uv)
+
+
+# --- conditioning: the landmark ridge, the dense term, the schedule, the step scales --------------------------
+
+def test_ridge_solution_matches_numpy_least_squares():
+    from facerecon.training.landmark_ridge import ridge_solution
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 5)), rng.normal(size=(40, 3))
+    lam = 2.5
+    design = np.hstack([x, np.ones((40, 1))])
+    # the penalty on the weights only, as extra rows √λ·I with zero targets (the bias row unpenalized)
+    augmented = np.vstack([design, np.sqrt(lam) * np.hstack([np.eye(5), np.zeros((5, 1))])])
+    expected = np.linalg.lstsq(augmented, np.vstack([y, np.zeros((5, 3))]), rcond=None)[0]
+    weight, bias = ridge_solution(torch.tensor(x), torch.tensor(y), lam)
+    np.testing.assert_allclose(weight.numpy(), expected[:5].T, atol=1e-5)
+    np.testing.assert_allclose(bias.numpy(), expected[5], atol=1e-5)
+    with pytest.raises(ValueError, match="penalty must be >= 0"):
+        ridge_solution(torch.tensor(x), torch.tensor(y), -1.0)
+
+
+def test_ridge_basis_interpolates_the_training_shapes_in_the_generator_frame(tiny_data):
+    """With fewer training faces than features and no penalty the ridge interpolates: the generator's first level,
+    prior plus the posed basis change, must then land on each face's GT surface at those vertices. This checks
+    the frames (the canonical change undoes exactly the pose that the generator applies)."""
+    from facerecon.mesh.frame import CROP_SIZE
+    from facerecon.mesh.resample import TemplateResampler
+    from facerecon.training.landmark_ridge import landmark_shape_targets, set_landmark_shape
+
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", landmark_shape=True, graph_blocks=False,
+                       **TINY)
+    generator, _ = build_models(cfg, tiny_data)
+    features, changes = landmark_shape_targets(generator, tiny_data)
+    assert features.shape == (len(tiny_data), 145) and changes.shape == (len(tiny_data), 3 * 141)
+    set_landmark_shape(generator, features, changes, 0.0)
+    samples = [tiny_data.sample(i) for i in range(len(tiny_data))]
+    images = torch.from_numpy(np.stack([s["image"] for s in samples])).permute(0, 3, 1, 2).float() / 255
+    landmarks = torch.from_numpy(np.stack([s["landmarks2d"] for s in samples])).float()
+    with torch.no_grad():
+        first = generator(images, landmarks)[0].double()
+    resample = TemplateResampler(tiny_data.uv, tiny_data.faces, generator.level_uv[0])
+    gt = torch.from_numpy(np.stack([resample(s["vertices"].astype(np.float64) / CROP_SIZE) for s in samples]))
+    gt[..., 2] -= gt[..., 2].mean(1, keepdim=True)
+    prior_error = (generator.priors(landmarks)[0].double() - gt).norm(dim=-1).mean()
+    assert (first - gt).norm(dim=-1).mean() < 1e-3 * prior_error
+
+
+def test_ridge_initialisation_starts_training_at_the_closed_form_basis(tiny_data, tmp_path):
+    from facerecon.training.landmark_ridge import landmark_shape_targets, ridge_solution
+
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", landmark_shape=True,
+                       shape_basis_init="ridge", shape_basis_lambda=3.0, **TINY)
+    trainer = Trainer(cfg, tiny_data, tmp_path, progress=False)
+    generator, _ = build_models(cfg, tiny_data)
+    weight, bias = ridge_solution(*landmark_shape_targets(generator, tiny_data), 3.0)
+    torch.testing.assert_close(trainer.generator.shape_basis.weight.detach(), weight)
+    torch.testing.assert_close(trainer.generator.shape_basis.bias.detach(), bias)
+    with pytest.raises(ValueError, match="needs landmark_shape=True"):
+        named_config("no_gan", shape_basis_init="ridge", **TINY)
+
+
+def test_vertex_term_is_the_mean_squared_distance_to_the_resampled_gt(tiny_data):
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", **TINY)
+    generator, _ = build_models(cfg, tiny_data)
+    batch = MeshBatches(tiny_data, generator.output_uv, 64).batch(range(4), torch.Generator().manual_seed(0),
+                                                                  torch.device("cpu"))
+    inputs, outputs = generator.deform(batch["images"], batch["landmarks"])
+    weights = replace(losses.LossWeights(), vertex=2.0)
+    terms = reconstruction_loss(inputs, outputs, generator, batch, weights, fit_levels="last", centre_depth=False)
+    pred, target = outputs[-1].tolist(), batch["real_meshes"].tolist()
+    naive = np.mean([np.mean([sum((a - b) ** 2 for a, b in zip(p, t)) for p, t in zip(pm, tm)])
+                     for pm, tm in zip(pred, target)])
+    assert float(terms["vertex"].detach()) == pytest.approx(2.0 * naive, rel=1e-5)
+    assert "vertex" not in reconstruction_loss(inputs, outputs, generator, batch, losses.LossWeights())
+    off = reconstruction_loss(inputs, outputs, generator, batch, replace(weights.scaled_chamfer(0.0)))
+    assert float(off["chamfer"]) == 0 and float(off["vertex"].detach()) > 0
+
+
+def test_learning_rate_schedule_warms_up_then_decays_to_zero(tiny_data, tmp_path):
+    cfg = named_config("no_gan", steps=10, warmup_steps=4, lr_schedule="cosine", **TINY)
+    factors = [cfg.lr_factor(s) for s in range(10)]
+    assert factors[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+    assert factors[4] == pytest.approx(1.0) and all(a > b for a, b in zip(factors[4:], factors[5:]))
+    assert factors[9] == pytest.approx(0.5 * (1 + math.cos(math.pi * 5 / 6)))
+    assert named_config("no_gan", **TINY).lr_factor(123) == 1.0
+    trainer = Trainer(replace(cfg, steps=3), tiny_data, tmp_path, progress=False)
+    for step in range(3):
+        trainer.step = step
+        log = trainer.train_step()
+        assert log["lr_factor"] == cfg.lr_factor(step)
+        assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(cfg.lr_generator * cfg.lr_factor(step))
+    for bad in (dict(lr_schedule="step"), dict(warmup_steps=-1), dict(chamfer_weight=0.0)):
+        with pytest.raises(ValueError):
+            named_config("no_gan", **TINY, **bad)
+
+
+def test_step_scales_measure_how_far_one_part_moves_the_output(tiny_data):
+    """Zero-initialized offset heads block every gradient upstream: a step on the encoder or the graph layers
+    cannot move the output, a step on the heads can; the generator is left unchanged."""
+    from facerecon.training.step_scales import output_step_scales
+
+    generator, _ = build_models(named_config("no_gan", **TINY), tiny_data)
+    batch = MeshBatches(tiny_data, generator.output_uv, 64).batch(range(4), torch.Generator().manual_seed(0),
+                                                                  torch.device("cpu"))
+    before = _weights(generator)
+    loss = lambda meshes: losses.vertex_loss(meshes[-1], batch["real_meshes"]).mean()   # noqa: E731
+    scales = output_step_scales(generator, batch["images"], batch["landmarks"], loss, 1e-4)
+    assert scales["encoder"] == 0 and scales["graph layers"] == 0 and scales["offset heads"] > 0
+    for k, v in before.items():
+        torch.testing.assert_close(generator.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_offset_heads_take_their_own_learning_rate(tiny_data, tmp_path):
+    """Adam's step moves each weight by at most about its group's learning rate: the heads' and the rest's apart
+    (the second step: zero-initialized heads pass no gradient upstream in the first)."""
+    cfg = named_config("no_gan", lr_generator=1e-4, lr_offset_heads=1e-6, **TINY)
+    trainer = Trainer(cfg, tiny_data, tmp_path, progress=False)
+    trainer.train_step()
+    trainer.step = 1
+    before = {k: p.detach().clone() for k, p in trainer.generator.named_parameters()}
+    trainer.train_step()
+    moved = {k: (p.detach() - before[k]).abs().max().item() for k, p in trainer.generator.named_parameters()}
+    heads = max(v for k, v in moved.items() if k.startswith("offsets."))
+    rest = max(v for k, v in moved.items() if not k.startswith("offsets."))
+    assert 0.5e-6 < heads <= 1.1e-6 and 0.5e-4 < rest <= 1.1e-4
+    assert len(Trainer(named_config("no_gan", **TINY), tiny_data, tmp_path / "one", progress=False)
+               .opt_g.param_groups) == 1
+    with pytest.raises(ValueError, match="lr_offset_heads must be > 0"):
+        named_config("no_gan", lr_offset_heads=0.0, **TINY)

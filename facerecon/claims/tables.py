@@ -122,5 +122,5 @@ def gcn_direction(results: dict[str, Any] | None) -> tuple[int, str] | None:
     if ablated is None:
         return None
     d = ablated["delta_vs_full"]["cd"]
-    return paired_direction({**d, "detectable": not (d["ci95"][0] <= 0 <= d["ci95"][1])}), \
+    return paired_direction(d), \
         f"without GCN − full, CD / point {interval_text(d['mean'], *d['ci95'])}"

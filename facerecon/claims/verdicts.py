@@ -8,6 +8,7 @@ not overlap; otherwise the difference is "not detectable at this budget".
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 REPRODUCED = "reproduced"
@@ -33,7 +34,10 @@ def pending(claim_id: str, where: str, claim: str, reported: Any, chapter: str, 
                "under this profile yet", chapter)
 
 
-def interval_text(mean: float, lo: float, hi: float, digits: int = 3) -> str:
+def interval_text(mean: float, lo: float | None, hi: float | None, digits: int = 3) -> str:
+    """``"+m [+lo, +hi]"``; an interval that does not exist (one training seed: stored as None) is said so."""
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{mean:+.{digits}g} (no interval: one seed)"
     return f"{mean:+.{digits}g} [{lo:+.{digits}g}, {hi:+.{digits}g}]"
 
 

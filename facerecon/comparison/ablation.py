@@ -47,13 +47,22 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("minimax generator loss", "the modified (non-saturating) generator loss", "paper",
             overrides={"modified_loss": False}),
     # The study's additions. The mean-face prior carries the residual landmark features, which carry the shape
-    # basis: removing one removes those that depend on it.
+    # basis (and its ridge start): removing one removes those that depend on it.
     Variant("hemisphere template", "the posed mean-face prior (and the residual landmarks and shape basis it "
-            "carries)", "study", overrides={"prior": "hemisphere", "landmarks": "broadcast", "landmark_shape": False}),
+            "carries)", "study", overrides={"prior": "hemisphere", "landmarks": "broadcast", "landmark_shape": False,
+                                            "shape_basis_init": "zero"}),
     Variant("broadcast landmark code", "the residual landmark features (and the shape basis they drive)", "study",
-            overrides={"landmarks": "broadcast", "landmark_shape": False}),
+            overrides={"landmarks": "broadcast", "landmark_shape": False, "shape_basis_init": "zero"}),
     Variant("without the landmark shape basis", "the landmark shape basis", "study",
-            overrides={"landmark_shape": False}),
+            overrides={"landmark_shape": False, "shape_basis_init": "zero"}),
+    Variant("landmark basis from zero", "the closed-form (ridge) start of the landmark shape basis", "study",
+            overrides={"shape_basis_init": "zero"}),
+    Variant("sum aggregation", "the mean over neighbours in the graph convolutions (the paper's Σ instead)",
+            "study", overrides={"aggregation": "add"}),
+    Variant("without the dense term", "the dense per-vertex term (the paper's Chamfer terms alone)", "study",
+            overrides={"vertex_weight": 0.0, "chamfer_weight": 1.0}),
+    Variant("constant learning rate, β1 0.5", "warm-up, cosine decay and Adam's β1 = 0.9", "study",
+            overrides={"warmup_steps": 0, "lr_schedule": "constant", "betas": [0.5, 0.999]}),
     Variant("Chamfer on every block", "fitting the last block only", "study", overrides={"fit_levels": "all"}),
     Variant("edge term on the mesh", "the edge term on the displacement", "study", overrides={"edge_on": "mesh"}),
     Variant("adversarial weight 0.01", "the study's adversarial weight 0.001", "study",

@@ -103,17 +103,23 @@ def choose_on_validation(predictors: dict, validation: list[dict], *, gt_faces: 
     return min(means, key=means.get), means
 
 
-def relative_reduction(reference: np.ndarray, scores: np.ndarray, *, seed: int = 0, resamples: int = 2000) -> dict:
+def relative_reduction(reference: np.ndarray, scores: np.ndarray, *, floor: np.ndarray | None = None, seed: int = 0,
+                       resamples: int = 2000) -> dict:
     """How much lower ``scores (N,)`` are than ``reference (N,)`` on the same faces, as a fraction of the
-    reference: ``1 − mean(scores) / mean(reference)``, with a bootstrap interval that resamples faces (both
-    columns together). ``{"mean", "ci95"}``; positive: ``scores`` are lower (better)."""
+    reference: ``1 − mean(scores) / mean(reference)``; given ``floor (N,)`` (the sampling floor: the GT scored
+    against itself resampled), as a fraction of what lies above the floor, ``(mean(reference) − mean(scores)) /
+    (mean(reference) − mean(floor))``: the share of the removable error that ``scores`` remove. A bootstrap
+    interval resamples faces (all columns together). ``{"mean", "ci95"}``; positive: ``scores`` are lower."""
     reference, scores = np.asarray(reference, np.float64), np.asarray(scores, np.float64)
     if reference.shape != scores.shape or reference.ndim != 1 or len(reference) < 2:
         raise ValueError(f"need two (N >= 2,) arrays over the same faces, got {reference.shape} and {scores.shape}")
-    faces = np.arange(len(reference), dtype=np.float64)   # resampled as indices, so both columns move together
+    base = np.zeros_like(reference) if floor is None else np.asarray(floor, np.float64)
+    if base.shape != reference.shape:
+        raise ValueError(f"the floor must be scored on the same faces: {base.shape} against {reference.shape}")
+    faces = np.arange(len(reference), dtype=np.float64)   # resampled as indices, so the columns move together
 
     def reduction(picked: np.ndarray) -> float:
         index = picked.astype(np.int64)
-        return 1 - scores[index].mean() / reference[index].mean()
-    return {"mean": float(1 - scores.mean() / reference.mean()),
+        return (reference[index].mean() - scores[index].mean()) / (reference[index].mean() - base[index].mean())
+    return {"mean": float(reduction(faces)),
             "ci95": bootstrap_ci(faces, seed=seed, resamples=resamples, statistic=reduction)}

@@ -87,6 +87,16 @@ class FaceDataset(torch.utils.data.Dataset):
             raw["vertices"] = apply_crop_transform(rotated, raw["crop_transform"]).astype(np.float32)
         return raw
 
+    def landmark_explained_vertices(self, i: int) -> np.ndarray:
+        """Sample ``i``'s GT vertices ``(N, 3)`` without what its landmarks cannot see (the hidden regional shape
+        and the bumps zeroed: identity and expression only), posed and cropped like its ``vertices``."""
+        if self.model is None:
+            raise ValueError(f"dataset {self.folder} has no morphable model: its shapes cannot be split into parts")
+        raw = self.reader.get(i)
+        shape = self.model.shape(raw["id_coeffs"], raw["exp_coeffs"])
+        rotated = shape @ rotation_3ddfa(*raw["pose"].astype(np.float64)).T
+        return apply_crop_transform(rotated, raw["crop_transform"]).astype(np.float32)
+
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         raw = self.sample(i)
         item = {

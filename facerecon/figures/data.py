@@ -154,7 +154,8 @@ def mode_extremes_figure(model: FaceModel, mean: np.ndarray, basis: np.ndarray, 
 def unexplained_histogram(measure: dict) -> plt.Figure:
     """Per-face fractions of the landmark-fit measures (``landmark_information``'s output)."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    series = [("oracle_3d", "oracle: 3D landmark vertices, GT alignment"),
+    series = [("oracle_3d", "oracle: 3D landmark vertices"),
+              ("exact_inversion", "bound: exact identity and expression"),
               ("realistic_2d", "realistic: 2D landmarks, estimated pose"),
               ("pca_residual", "PCA representation residual (whole mesh)")]
     bins = np.linspace(0, 1, 41)

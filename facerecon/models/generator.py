@@ -10,7 +10,8 @@ camera). Each block (after Pixel2Mesh / Mesh R-CNN's refinement stage):
 2. concatenate with the vertex coordinates, the landmark code and the previous block's hidden features, then
    LeakyReLU;
 3. **NODE block**: three ``GraphConv(aggr='add')`` layers, ``f_i' = LeakyReLU(W0 f_i + Σ_{j∈N(i)} W1 f_j)``
-   (the paper's equation; computed as a sparse product, :mod:`facerecon.models.graph`), optionally with the last two as a residual identity block; then a linear layer
+   (the paper's equation; computed as a sparse product, :mod:`facerecon.models.graph`; ``aggregation="mean"``
+   averages the neighbours instead), optionally with the last two as a residual identity block; then a linear layer
    giving each vertex an offset (zero-initialized: the first forward pass returns the template).
 
 A triangulation (midpoint subdivision) layer follows every block except the last:
@@ -47,7 +48,7 @@ from ..mesh.pose import apply_weak_perspective, fit_weak_perspective, landmark_r
 from ..mesh.subdivide import subdivide, subdivision_levels
 from ..mesh.template import hemisphere, initial_mesh
 from .encoder import EfficientNetEncoder, EncoderConfig
-from .graph import MeshGraphConv, project_parts
+from .graph import AGGREGATIONS, MeshGraphConv, project_parts
 
 N_LANDMARKS = 68
 
@@ -72,6 +73,7 @@ class GeneratorConfig:
     #                                          shape basis only, subdivided to the output level: an ablation)
     message_passing: bool = True             # False: the NODE blocks' graph convolutions become per-vertex linear
     #                                          layers of the same widths (Table 4's "without GCN" ablation)
+    aggregation: str = "add"                 # the graph convolutions' neighbour "add" (the paper's Σ) or "mean"
     leaky_slope: float = 0.2
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
@@ -88,6 +90,8 @@ class GeneratorConfig:
             raise ValueError(f"feature_stages must be encoder stage indices in [0, 6], got {self.feature_stages}")
         if self.prior not in ("hemisphere", "mean_face"):
             raise ValueError(f"prior must be 'hemisphere' or 'mean_face', got {self.prior!r}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {self.aggregation!r}")
         if self.hidden < 1:
             raise ValueError(f"hidden must be >= 1, got {self.hidden}")
         if not self.graph_blocks and not self.landmark_shape:
@@ -114,9 +118,10 @@ class NodeBlock(nn.Module):
     """Three graph convolutions (paper Fig. 8); ``identity=True`` makes the last two a residual block;
     ``message_passing=False`` replaces them by per-vertex linear layers of the same widths."""
 
-    def __init__(self, c_in: int, hidden: int, identity: bool, slope: float, message_passing: bool = True):
+    def __init__(self, c_in: int, hidden: int, identity: bool, slope: float, message_passing: bool = True,
+                 aggregation: str = "add"):
         super().__init__()
-        layer = MeshGraphConv if message_passing else VertexLinear
+        layer = (lambda i, o: MeshGraphConv(i, o, aggregation)) if message_passing else VertexLinear
         self.convs = nn.ModuleList([layer(c_in, hidden), layer(hidden, hidden), layer(hidden, hidden)])
         self.identity = identity
         self.slope = slope
@@ -173,7 +178,7 @@ class MeshGenerator(nn.Module):
         for b in range(config.blocks):
             c_in = image_channels + 3 + code + (config.hidden if b else 0)
             self.node_blocks.append(NodeBlock(c_in, config.hidden, config.identity_blocks, config.leaky_slope,
-                                              config.message_passing))
+                                              config.message_passing, config.aggregation))
             offset = nn.Linear(config.hidden, 3)
             nn.init.zeros_(offset.weight)
             nn.init.zeros_(offset.bias)

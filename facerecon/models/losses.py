@@ -1,14 +1,15 @@
 """Training losses: the reconstruction terms (Pixel2Mesh) and the adversarial terms of paper eqs. (1)–(3).
 
 Reconstruction (weights normalized to Chamfer = 1, from the Pixel2Mesh code): Chamfer pred→GT 1 and GT→pred
-0.55, normal 1.6e-4, edge 0.1, Laplacian 0.5, move 0.033. Adversarial: the discriminator minimizes eq. (2),
+0.55, normal 1.6e-4, edge 0.1, Laplacian 0.5, move 0.033; a dense per-vertex term (weight 0 by default) is a
+study option. Adversarial: the discriminator minimizes eq. (2),
 ``−E[log D(x)] − E[log(1 − D(G(z)))]``, with its targets smoothed to 0.9 (real) and 0.01 (fake) as the paper
 states (§3.2, Fig. 4); the generator minimizes eq. (1), the non-saturating ``−E[log D(G(z))]``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -26,6 +27,13 @@ class LossWeights:
     laplacian: float = 0.5
     move: float = 0.033
     adversarial: float = 0.01        # interpretation: the paper gives no weight; ablated in the GAN chapter
+    vertex: float = 0.0              # study option: mean squared distance of each vertex to the GT surface point with
+    #                                  the same UV (:func:`vertex_loss`; needs a GT mesh, not only points)
+
+    def scaled_chamfer(self, factor: float) -> "LossWeights":
+        """These weights with both Chamfer terms multiplied by ``factor``."""
+        return replace(self, chamfer_pred_to_gt=self.chamfer_pred_to_gt * factor,
+                       chamfer_gt_to_pred=self.chamfer_gt_to_pred * factor)
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -115,6 +123,14 @@ def normal_loss(pred: torch.Tensor, edges: torch.Tensor, gt_normals: torch.Tenso
     edge_vec = F.normalize(pred[:, dst] - pred[:, src], dim=-1, eps=1e-12)
     n = torch.gather(gt_normals, 1, nearest_gt[:, src, None].expand(-1, -1, 3))
     return (edge_vec * n).sum(-1).abs().mean(1)
+
+
+def vertex_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance ``(B,)`` between ``pred (B, V, 3)`` and ``target (B, V, 3)`` vertex by vertex: a dense
+    correspondence loss, where the GT surface is known on the prediction's topology (SynthFace, resampled by UV).
+    Every vertex gets the gradient towards its own GT point, where Chamfer's nearest neighbours let a vertex
+    slide along the surface and give a noisy, sampled signal."""
+    return (pred - target).pow(2).sum(-1).mean(1)
 
 
 def edge_loss(pred: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ derived from the dataclasses' fields.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -44,12 +45,19 @@ class TrainConfig:
     centre_depth: bool = True            # Chamfer/normal terms in the metric frame: each set's mean depth removed
     edge_on: str = "mesh"                # edge term on the "mesh" (Pixel2Mesh) or its "displacement" from the prior
     fit_levels: str = "all"              # Chamfer/normal terms on "all" blocks' outputs (Pixel2Mesh) or the "last"
+    chamfer_weight: float = 1.0          # both Chamfer terms scaled by this (the paper's loss: 1)
+    vertex_weight: float = 0.0           # study option: dense per-vertex term against the GT on the output topology
     steps: int = 2000
     batch_size: int = 16
     lr_generator: float = 1e-4           # paper: not stated for the GAN (Adam; the denoisers use Adamax 1e-5)
     lr_discriminator: float = 1e-4
     lr_shape_basis: float = 1e-3         # the landmark_shape basis: a linear map, learnt faster than the GCN
+    lr_offset_heads: float | None = None # the blocks' offset heads (None: lr_generator); they read every hidden feature
     betas: tuple[float, float] = (0.5, 0.999)
+    warmup_steps: int = 0                # learning rates rise linearly from 0 over these steps (paper: not stated)
+    lr_schedule: str = "constant"        # then stay ("constant") or decay to 0 by the last step ("cosine")
+    shape_basis_init: str = "zero"       # the landmark_shape basis starts at "zero" or at its "ridge" optimum
+    shape_basis_lambda: float = 1.0      # that ridge's penalty (features are O(1): see landmark_ridge)
     d_steps: int = 1                     # discriminator updates per generator update
     gt_points: int = 2048                # GT surface points per sample for the Chamfer/normal terms
     checkpoint_every: int = 500
@@ -65,6 +73,19 @@ class TrainConfig:
         for name in ("steps", "batch_size", "gt_points", "checkpoint_every", "d_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr_offset_heads is not None and self.lr_offset_heads <= 0:
+            raise ValueError(f"lr_offset_heads must be > 0 or None, got {self.lr_offset_heads}")
+        for name in ("warmup_steps", "chamfer_weight", "vertex_weight", "shape_basis_lambda"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.chamfer_weight == 0 and self.vertex_weight == 0:
+            raise ValueError("chamfer_weight and vertex_weight are both 0: nothing would fit the GT")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.shape_basis_init not in ("zero", "ridge"):
+            raise ValueError(f"shape_basis_init must be 'zero' or 'ridge', got {self.shape_basis_init!r}")
+        if self.shape_basis_init == "ridge" and not self.generator.landmark_shape:
+            raise ValueError("shape_basis_init='ridge' sets the landmark shape basis: it needs landmark_shape=True")
         if self.mode == "gan" and self.batch_size < 2 and self.minibatch:
             raise ValueError("minibatch discrimination needs batch_size >= 2")
         if self.fit_levels not in ("all", "last"):
@@ -75,6 +96,16 @@ class TrainConfig:
             raise ValueError(f"chamfer_on must be 'surface' or 'vertices', got {self.chamfer_on!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+
+    def lr_factor(self, step: int) -> float:
+        """The learning rates' multiplier at ``step`` (0-based): linear warm-up over ``warmup_steps``, then
+        constant or a cosine decay that reaches 0 after the last step."""
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if self.lr_schedule == "constant":
+            return 1.0
+        progress = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-normal (tuples as lists), as stored in checkpoints and cache keys."""

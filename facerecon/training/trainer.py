@@ -5,6 +5,11 @@ terms (Chamfer both ways, normal, edge, Laplacian, move) are applied to every bl
 in GAN mode the discriminator is updated on real meshes (GT resampled onto the generator's topology) against the
 detached fakes with (optionally smoothed) targets, then the generator adds the weighted adversarial term.
 
+The study's options around that step (each a :class:`TrainConfig` switch, off by default): a dense per-vertex term
+beside Chamfer, the landmark shape basis started at its ridge solution (:mod:`.landmark_ridge`), separate learning
+rates for the shape basis and the offset heads, and a warm-up and cosine decay of every learning rate (a function
+of the step, so resuming continues it).
+
 Checkpoints are written every ``checkpoint_every`` steps and at the end, atomically; ``resume=True`` continues from
 the last one and reproduces an uninterrupted run exactly on the same CPU build (batch order and GT sampling are
 seeded per step, the checkpoint holds models, optimizers and logs). A checkpoint from another configuration is
@@ -35,12 +40,13 @@ from ..study.runtime import seed_everything
 from .batches import (ASSEMBLY_PREFETCH, MeshBatches, StepBatches, assemble_step, checked_assembly_workers,
                       default_assembly_workers)
 from .config import TrainConfig, config_differences
+from .landmark_ridge import landmark_shape_targets, set_landmark_shape
 from ..study.progress import progress_bar
 
 CHECKPOINTS = "checkpoints"
 RESUMABLE_FIELDS = ("steps", "checkpoint_every")   # a resumed run may extend training or checkpoint differently
-LOG_FIELDS = ("step", "g_total", "g_chamfer", "g_normal", "g_edge", "g_laplacian", "g_move", "g_adversarial",
-              "d_loss", "d_real", "d_fake")
+LOG_FIELDS = ("step", "lr_factor", "g_total", "g_chamfer", "g_vertex", "g_normal", "g_edge", "g_laplacian",
+              "g_move", "g_adversarial", "d_loss", "d_real", "d_fake")
 
 
 class CheckpointError(RuntimeError):
@@ -74,32 +80,62 @@ def reconstruction_loss(inputs: list[torch.Tensor], outputs: list[torch.Tensor],
     point sets with their mean depth removed, the metric frame's convention (depth is not observed in the image).
     ``edge_on="mesh"`` penalizes squared edge lengths (Pixel2Mesh; it also pulls a mesh to shrink),
     ``"displacement"`` the squared edge lengths of the displacement from the generator's prior (smooth
-    deformations of the prior cost little, and its size is not penalized).
+    deformations of the prior cost little, and its size is not penalized). With ``weights.vertex`` > 0 the
+    dense term compares each fitted level's vertices with ``batch["real_meshes"]`` (the GT on the output
+    topology; a coarser level's vertices are its first ``V_l``: subdivision keeps them).
     """
     priors = generator.priors(batch["landmarks"]) if edge_on == "displacement" else None
     gt = batch["gt_points"] - _mean_depth(batch["gt_points"]) if centre_depth else batch["gt_points"]
     terms = {"chamfer": 0.0, "normal": 0.0, "edge": 0.0, "laplacian": 0.0, "move": 0.0}
+    if weights.vertex:
+        terms["vertex"] = 0.0
     for level, (before, after) in enumerate(zip(inputs, outputs)):
         edges = generator.edges(level)
         if fit_levels == "all" or level == len(outputs) - 1:
             vertices = after
-            pred = after if surface_samples is None else sample_surface(after, generator.faces(level), gt.shape[1],
-                                                                         surface_samples)
-            if centre_depth:                      # the predicted surface's mean depth moves its vertices too
-                offset = _mean_depth(pred)
-                pred, vertices = pred - offset, after - offset
-            d_pg, d_gp, nearest = losses.chamfer_terms(pred, gt)
-            if surface_samples is not None:       # the normal term pairs vertices, not surface samples, with GT
+            if weights.chamfer_pred_to_gt or weights.chamfer_gt_to_pred:
+                pred = after if surface_samples is None else sample_surface(after, generator.faces(level),
+                                                                             gt.shape[1], surface_samples)
+                if centre_depth:                      # the predicted surface's mean depth moves its vertices too
+                    offset = _mean_depth(pred)
+                    pred, vertices = pred - offset, after - offset
+                d_pg, d_gp, nearest = losses.chamfer_terms(pred, gt)
+                if surface_samples is not None:       # the normal term pairs vertices, not samples, with GT
+                    nearest = losses.nearest_index(vertices, gt)
+                terms["chamfer"] = terms["chamfer"] + (weights.chamfer_pred_to_gt * d_pg
+                                                       + weights.chamfer_gt_to_pred * d_gp).mean()
+            else:                                     # Chamfer off: only the normal term needs the neighbours
+                if centre_depth:
+                    vertices = after - _mean_depth(after)
                 nearest = losses.nearest_index(vertices, gt)
-            terms["chamfer"] = terms["chamfer"] + (weights.chamfer_pred_to_gt * d_pg
-                                                   + weights.chamfer_gt_to_pred * d_gp).mean()
             terms["normal"] = terms["normal"] + weights.normal * losses.normal_loss(
                 after, edges, batch["gt_normals"], nearest).mean()
+            if weights.vertex:
+                target = batch["real_meshes"][:, :after.shape[1]]
+                if centre_depth:
+                    target, vertices = target - _mean_depth(target), after - _mean_depth(after)
+                terms["vertex"] = terms["vertex"] + weights.vertex * losses.vertex_loss(vertices, target).mean()
         shape = after if priors is None else after - priors[level]
         terms["edge"] = terms["edge"] + weights.edge * losses.edge_loss(shape, edges).mean()
         terms["laplacian"] = terms["laplacian"] + weights.laplacian * losses.laplacian_loss(before, after, edges).mean()
         terms["move"] = terms["move"] + weights.move * losses.move_loss(before, after).mean()
     return terms
+
+
+def parameter_groups(generator: MeshGenerator, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """The generator's Adam groups: the landmark shape basis at ``lr_shape_basis``, the offset heads at
+    ``lr_offset_heads`` when set, the rest at the optimizer's ``lr_generator`` (groups without parameters left
+    out, so that an unset option leaves the optimizer as it was)."""
+    named = list(generator.named_parameters())
+    basis = [p for n, p in named if n.startswith("shape_basis.")]
+    heads = [p for n, p in named if n.startswith("offsets.")] if cfg.lr_offset_heads is not None else []
+    rest = [p for n, p in named if not n.startswith("shape_basis.") and not any(p is h for h in heads)]
+    groups = [{"params": rest}]
+    if basis:
+        groups.append({"params": basis, "lr": cfg.lr_shape_basis})
+    if heads:
+        groups.append({"params": heads, "lr": cfg.lr_offset_heads})
+    return groups
 
 
 def _mean_depth(points: torch.Tensor) -> torch.Tensor:
@@ -144,19 +180,23 @@ class Trainer:
         self.accelerator = Accelerator(cpu=chosen.type == "cpu", mixed_precision=cfg.mixed_precision)
         seed_everything(cfg.seed)
         self.generator, self.discriminator = build_models(cfg, train)
+        if cfg.shape_basis_init == "ridge":
+            set_landmark_shape(self.generator, *landmark_shape_targets(self.generator, train, progress=progress),
+                               cfg.shape_basis_lambda)
         self.batches = MeshBatches(train, self.generator.output_uv, cfg.gt_points)
-        basis = [p for n, p in self.generator.named_parameters() if n.startswith("shape_basis.")]
-        rest = [p for n, p in self.generator.named_parameters() if not n.startswith("shape_basis.")]
-        groups = [{"params": rest}] + ([{"params": basis, "lr": cfg.lr_shape_basis}] if basis else [])
+        groups = parameter_groups(self.generator, cfg)
         self.opt_g = torch.optim.Adam(groups, lr=cfg.lr_generator, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
                       if self.discriminator is not None else None)
-        self.weights = losses.LossWeights(adversarial=cfg.adversarial_weight)
+        self.weights = losses.LossWeights(adversarial=cfg.adversarial_weight,
+                                          vertex=cfg.vertex_weight).scaled_chamfer(cfg.chamfer_weight)
         self.smoothing = losses.LabelSmoothing() if cfg.label_smoothing else losses.NO_SMOOTHING
         prepared = self.accelerator.prepare(self.generator, self.opt_g)
         self.generator, self.opt_g = prepared
         if self.discriminator is not None:
             self.discriminator, self.opt_d = self.accelerator.prepare(self.discriminator, self.opt_d)
+        self.base_lrs = [[g["lr"] for g in opt.param_groups] if opt is not None else []
+                         for opt in (self.opt_g, self.opt_d)]
         self.logs: list[dict[str, float]] = []
         self.step = 0
         self.assembly_workers = (default_assembly_workers(self.accelerator.device) if assembly_workers is None
@@ -233,10 +273,14 @@ class Trainer:
         """One step at ``self.step``; ``assembled`` is :meth:`assemble_batch` of that step when built ahead."""
         cfg = self.cfg
         batch, gen = assembled if assembled is not None else self.assemble_batch(self.step)
+        factor = cfg.lr_factor(self.step)           # a function of the step: resumed runs continue the schedule
+        for opt, bases in zip((self.opt_g, self.opt_d), self.base_lrs):
+            for group, base in zip(opt.param_groups if opt is not None else [], bases):
+                group["lr"] = base * factor
         self.generator.train()
         inputs, outputs = self.accelerator.unwrap_model(self.generator).deform(batch["images"], batch["landmarks"])
         fake = outputs[-1]
-        log = {"step": self.step}
+        log = {"step": self.step, "lr_factor": factor}
         if self.discriminator is not None:
             for _ in range(cfg.d_steps):
                 real_logits = self.discriminator(batch["real_meshes"])
@@ -261,7 +305,8 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         self.accelerator.backward(total)
         self.opt_g.step()
-        log.update({f"g_{k}": float(v.detach()) for k, v in terms.items()}, g_total=float(total.detach()))
+        log.update({f"g_{k}": float(torch.as_tensor(v).detach()) for k, v in terms.items()},
+                   g_total=float(total.detach()))
         if not all(torch.isfinite(torch.tensor(v)) for v in log.values()):
             raise FloatingPointError(f"non-finite loss at step {self.step}: {log}")
         return log
