@@ -7,7 +7,7 @@
     facerecon data synth|convert|demo-photo ...
     facerecon info [--config paper|cpu|smoke] [--json]
     facerecon train --profile P --model NAME --out DIR [--resume]
-    facerecon reconstruct IMAGE... --out DIR [--model PATH] [--format obj|ply] [--no-denoise]
+    facerecon reconstruct PHOTO... --out DIR [--model PATH] [--format obj|ply] [--no-denoise] [--threads N]
     facerecon ship-model ENTRY [--out PATH] [--scores RESULTS_JSON]
 
 Each command module adds its sub-parser(s) and handler in ``add_commands``; this module wires them explicitly.
@@ -23,10 +23,13 @@ from .. import __version__
 from . import book, data, info, kernels, reconstruct, train
 
 COMMAND_MODULES = (book, data, info, kernels, reconstruct, train)
+DESCRIPTION = ("facerecon: a reproducible study of GCN-GAN 3D face reconstruction from one photo (Fathallah et al., "
+               "Sensors 2024): run its chapters, train its models, and reconstruct faces from your photos.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facerecon", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="facerecon", description=DESCRIPTION,
+                                     epilog="`facerecon COMMAND --help` explains a command and its options.")
     parser.add_argument("--version", action="version", version=f"facerecon {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:

@@ -24,12 +24,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run_notebooks)
 
     p = sub.add_parser("build-book", help="strict build of the executed chapters")
-    p.add_argument("--root", type=Path)
+    p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
     p.add_argument("--no-strict", action="store_true", help="without -W -n --keep-going")
     p.set_defaults(handler=_build_book)
 
     p = sub.add_parser("check-offline", help="fail if a built page loads JS/CSS from the internet")
-    p.add_argument("html_dir", nargs="?", type=Path, default=Path("_build/html"))
+    p.add_argument("html_dir", nargs="?", type=Path, default=Path("_build/html"),
+                   help="the built book's HTML folder (default: _build/html)")
     p.set_defaults(handler=_check_offline)
 
 

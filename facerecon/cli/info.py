@@ -7,7 +7,7 @@ import json
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info")
+    p = sub.add_parser("info", help="shapes, vertex counts, parameters and FLOPs of an architecture")
     p.add_argument("--config", default="paper", help="architecture name: paper (default), cpu, smoke")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=_run)

@@ -1,12 +1,7 @@
 """``facerecon reconstruct``: photos to meshes (Algorithm 1); ``facerecon ship-model``: write the shipped model.
 
-    facerecon reconstruct IMAGE... --out DIR [--model PATH] [--format obj|ply] [--no-denoise]
-
-For each photo, into DIR: ``<stem>.obj`` (or ``.ply``), the mesh in the photo's pixels (x right, y down, z towards
-the camera, scaled like x); ``<stem>.json``, ``{"image", "box": [x0, y0, x1, y1], "landmarks68" (read on the
-mesh), "detector_landmarks68" (MediaPipe's), "denoiser", "model", "ms"}``; ``<stem>_overlay.png``. A photo that
-cannot be read or holds no face is reported with its reason; the others are still processed, and the exit
-status is 1 when any failed.
+Everything ``reconstruct`` is told is checked before torch, MediaPipe or the model is loaded (about 3 s): a
+missing photo, a folder given as a photo or an unusable ``--out`` is reported at once.
 """
 
 from __future__ import annotations
@@ -16,28 +11,130 @@ import os
 import sys
 from pathlib import Path
 
+RECONSTRUCT_HELP = """\
+Reconstruct a 3D face mesh from each photo (the paper's Algorithm 1: MediaPipe finds the face and its 68
+landmarks, the face is cropped and, if noisy, denoised, and the model deforms its face mesh).
+
+For each photo PHOTO.jpg it writes into the --out folder:
+  PHOTO.obj (or .ply)   the mesh in the photo's pixels: x right, y down, z towards the camera, scaled like x
+  PHOTO.json            the face box, the 68 landmarks read on the mesh and MediaPipe's, the denoiser used,
+                        the model and the time taken
+  PHOTO_overlay.png     the photo with the mesh and its landmarks drawn on it
+
+Two photos with the same name in different folders (a/face.jpg, b/face.jpg) do not overwrite each other: the
+second is written as face-2.*, the third face-3.*, and so on (the JSON record names its photo). A photo that
+cannot be read, or in which no face is found, is reported with the reason; the others are still written, and
+the exit status is 1 when any photo failed.
+
+example:
+  facerecon reconstruct photos/*.jpg --out meshes
+"""
+
+
+DEFAULT_THREADS = 1
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reconstruct", help="3D face meshes from photos (Algorithm 1)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("images", nargs="+", type=Path,
-                   help="JPEG or PNG photos, one face each (with several, the one MediaPipe reports)")
-    p.add_argument("--out", type=Path, required=True, help="folder for the meshes, records and overlays")
-    p.add_argument("--model", type=Path, help="a .safetensors model, a generator.pt from `facerecon train`, or a "
-                                               "run-cache model folder (default: the shipped model)")
-    p.add_argument("--format", choices=("obj", "ply"), default="obj", help="mesh file format (default obj)")
-    p.add_argument("--no-denoise", action="store_true", help="skip Algorithm 1 step 1 (blind denoising)")
+    p = sub.add_parser("reconstruct", help="3D face meshes from photos (Algorithm 1)", description=RECONSTRUCT_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("images", nargs="+", type=Path, metavar="PHOTO",
+                   help="JPEG, PNG or any image file Pillow reads, one face each (with several faces, the one "
+                        "MediaPipe is most confident about)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder for the meshes, records and overlays (created if missing; existing files of "
+                        "the same names are replaced)")
+    p.add_argument("--model", type=Path, help="the model to use: a .safetensors file, a generator.pt from "
+                                               "`facerecon train`, or a run-cache model folder (default: the model "
+                                               "shipped with facerecon)")
+    p.add_argument("--format", choices=("obj", "ply"), default="obj", help="mesh file format (default: obj)")
+    p.add_argument("--no-denoise", action="store_true",
+                   help="skip the denoising step (Algorithm 1 step 1); by default a noisy crop is denoised")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"CPU threads for the model (default: {DEFAULT_THREADS}; the model is small, and with two "
+                        "threads on a machine that is busy with other work each photo took 30× longer: see the "
+                        "photos chapter)")
     p.set_defaults(handler=_reconstruct)
 
-    s = sub.add_parser("ship-model", help="write a run-cache model entry as the shipped safetensors model")
+    s = sub.add_parser("ship-model", help="write a trained model as the model `reconstruct` uses by default",
+                       description="Write a run-cache model entry as the shipped safetensors model (for "
+                                   "maintainers: the package's default model for `facerecon reconstruct`).")
     s.add_argument("entry", type=Path, help="a run-cache `model` entry folder (e.g. chapter 05's ours)")
     s.add_argument("--out", type=Path, help="output .safetensors (default: the package's assets)")
-    s.add_argument("--profile", default="cpu", help="the profile the entry was trained under")
+    s.add_argument("--profile", default="cpu", help="the profile the entry was trained under (default: cpu)")
     s.add_argument("--scores", type=Path, help="a results JSON whose Table 3 row `ours` is stored with the model")
     s.set_defaults(handler=_ship)
 
 
+class UsageError(ValueError):
+    """An argument that makes the whole command pointless (nothing was computed)."""
+
+
+def check_out_folder(out: Path) -> None:
+    """Create ``out`` if missing and make sure a file can be written there; :class:`UsageError` if not."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder: give a folder for the outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--out {out}: cannot create the folder ({err.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: the folder is not writable")
+
+
+def output_stems(images: list[Path]) -> list[str]:
+    """The output name of each photo: its stem, and ``stem-2``, ``stem-3``, ... for later photos whose stem (case
+    ignored, for case-insensitive file systems) was already taken."""
+    taken: set[str] = set()
+    stems = []
+    for path in images:
+        stem, k = path.stem, 1
+        while stem.lower() in taken:
+            k += 1
+            stem = f"{path.stem}-{k}"
+        taken.add(stem.lower())
+        stems.append(stem)
+    return stems
+
+
+def check_photo(path: Path) -> str | None:
+    """Why ``path`` cannot be a photo (a missing file, a folder), or None; reading it comes later."""
+    if path.is_dir():
+        return f"{path}: is a folder, not a photo (give the photos inside it, e.g. {path}/*.jpg)"
+    if not path.is_file():
+        return f"{path}: image file not found"
+    return None
+
+
+def _error(message: str) -> None:
+    from tqdm.auto import tqdm
+
+    tqdm.write(f"facerecon reconstruct: error: {message}", file=sys.stderr)   # never onto a progress bar's line
+
+
 def _reconstruct(args) -> int:
+    try:
+        check_out_folder(args.out)
+        if args.model is not None and not args.model.exists():
+            raise UsageError(f"--model {args.model}: file not found")
+        if args.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {args.threads}")
+    except UsageError as err:
+        print(f"facerecon reconstruct: error: {err}", file=sys.stderr)
+        return 2
+    jobs = []
+    failed = 0
+    for path, stem in zip(args.images, output_stems(args.images)):
+        problem = check_photo(path)
+        if problem:
+            _error(problem)
+            failed += 1
+        else:
+            jobs.append((path, stem))
+    if not jobs:
+        print(f"facerecon reconstruct: {failed} of {len(args.images)} photos failed", file=sys.stderr)
+        return 1
+
+    import torch
     from tqdm.auto import tqdm
 
     from ..photo.files import read_photo, write_outputs
@@ -45,20 +142,19 @@ def _reconstruct(args) -> int:
     from ..photo.shipped import SHIPPED_MODEL, photo_calibration
     from ..training.model_files import load_model
 
+    torch.set_num_threads(args.threads)
     model = load_model(args.model or SHIPPED_MODEL)   # load errors end the command: nothing was computed yet
     framing, ranking = photo_calibration(model)
     reconstructor = PhotoReconstructor(model, framing, None if args.no_denoise else ranking)
     model_name = str(args.model or SHIPPED_MODEL.name)
-    failed = 0
-    progress = tqdm(args.images, unit="photo", disable=len(args.images) < 3 or bool(os.environ.get("TQDM_DISABLE")))
-    for path in progress:
+    progress = tqdm(jobs, unit="photo", disable=len(jobs) < 3 or bool(os.environ.get("TQDM_DISABLE")))
+    for path, stem in progress:
         try:
             image = read_photo(path)
-            paths = write_outputs(args.out, path, image, reconstructor(image), model_name, args.format)
+            paths = write_outputs(args.out, path, image, reconstructor(image), model_name, args.format, stem=stem)
         except (ValueError, OSError) as err:
             failed += 1
-            message = str(err) if str(path) in str(err) else f"{path}: {err}"
-            print(f"facerecon reconstruct: error: {message}", file=sys.stderr)
+            _error(str(err) if str(path) in str(err) else f"{path}: {err}")
             continue
         progress.write(f"{path} -> {paths['mesh']}")
     if failed:

@@ -7,15 +7,15 @@ from pathlib import Path
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train")
+    p = sub.add_parser("train", help="train a mesh model on SynthFace with a profile's settings")
     p.add_argument("--profile", default="auto", help="smoke, cpu, gpu or auto: its `train` section sets the run")
     p.add_argument("--model", required=True, help="full, vanilla_gan or no_gan")
     p.add_argument("--out", type=Path, required=True, help="folder for checkpoints, logs and final weights")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     p.add_argument("--steps", type=int, help="override the profile's number of steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--root", type=Path)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--assembly-workers", type=int, help="worker processes that build batches ahead of the steps "
                    "(default: none on a CPU, up to 6 on a GPU; 0: inline)")
     p.set_defaults(handler=_run)

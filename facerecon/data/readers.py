@@ -68,18 +68,54 @@ def load_mat(path: Path | str, expected: dict[str, tuple[tuple[int, ...], str]])
 
 def load_image(path: Path | str, upright: bool = False) -> np.ndarray:
     """An RGB image ``(H, W, 3)`` uint8, with a clear error for a missing or corrupt file; ``upright`` turns it
-    by its EXIF orientation (phone photos)."""
+    by its EXIF orientation (phone photos). Every common Pillow mode is read by :func:`to_rgb8`."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
+    if path.is_dir():
+        raise DataFormatError(f"{path}: is a folder, not an image (give the image files inside it)")
     if not path.is_file():
         raise DataFormatError(f"{path}: image file not found")
     try:
         with Image.open(path) as im:
             im.load()
-            return np.asarray((ImageOps.exif_transpose(im) if upright else im).convert("RGB"))
+            return to_rgb8(ImageOps.exif_transpose(im) if upright else im, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, DataFormatError):
+            raise
         raise DataFormatError(f"{path}: unreadable image, expected a JPEG/PNG ({err})") from None
+
+
+HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")   # one channel of more than 8 bits
+DIRECT_MODES = ("RGB", "L", "1", "CMYK", "YCbCr")                   # Pillow converts these to RGB faithfully
+ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "P", "PA")               # composited over white (P: its palette)
+
+
+def to_rgb8(im, path: Path | str = "image") -> np.ndarray:
+    """A Pillow image of any common mode as ``(H, W, 3)`` uint8 RGB.
+
+    Pillow's own ``convert("RGB")`` clips a 16-bit greyscale image (``I;16``, or ``I``/``F``) to 255, so a 16-bit
+    PNG of a face became a white page: those modes are scaled from their bit depth instead (16 bits when a value
+    exceeds 255; ``F`` from [0, 1] when no value exceeds 1). Transparent images are composited over white.
+    Other modes are refused with their name."""
+    from PIL import Image
+
+    mode = im.mode
+    if mode in HIGH_DEPTH_MODES:
+        values = np.asarray(im, dtype=np.float64)
+        top = float(values.max(initial=0.0))
+        depth = 1.0 if mode == "F" and top <= 1.0 else 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
+        grey = np.clip(np.round(values / depth * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    if mode in ALPHA_MODES:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    if mode in DIRECT_MODES:
+        return np.asarray(im.convert("RGB"))
+    raise DataFormatError(f"{path}: image mode {mode} is not supported; expected one of "
+                          f"{', '.join(DIRECT_MODES + ALPHA_MODES + HIGH_DEPTH_MODES)} (save it as an 8-bit RGB "
+                          "JPEG or PNG)")
 
 
 # --- BFM -----------------------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ means and total variation (scikit-image). All are blind here: the noise σ is es
 from __future__ import annotations
 
 import numpy as np
-from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 
 from .noise import check_images, estimate_noise
 
@@ -19,6 +18,9 @@ def _one(image: np.ndarray, method: str) -> np.ndarray:
     if method == "bm3d":
         import bm3d
         return np.clip(bm3d.bm3d_rgb(image, sigma), 0, 1)
+    # imported here: skimage.restoration brings scipy.stats (0.6 s), which the photo tool mostly does not need
+    from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
+
     if method == "nl_means":
         return denoise_nl_means(image, h=0.8 * sigma, sigma=sigma, patch_size=5, patch_distance=6,
                                 channel_axis=-1, fast_mode=True)

@@ -12,7 +12,6 @@ The paper gives the levels but not the noise model. Images are float RGB in ``[0
 from __future__ import annotations
 
 import numpy as np
-from skimage.restoration import estimate_sigma
 
 PAPER_LEVELS = (0.1, 0.25, 0.5, 0.75)
 NOISE_MODELS = ("gaussian", "speckle", "salt_pepper")
@@ -52,6 +51,20 @@ def add_noise(images: np.ndarray, model: str = "gaussian", level: float = 0.1,
     return y
 
 
+NORMAL_Q75 = 0.6744897501960817   # the standard normal's 75th percentile (scipy.stats.norm.ppf(0.75), to the bit)
+
+
 def estimate_noise(image: np.ndarray) -> float:
-    """Blind estimate of the Gaussian noise σ of ``image (H, W, 3)`` (wavelet MAD, averaged over channels)."""
-    return float(np.mean(estimate_sigma(check_images(image)[0], channel_axis=-1)))
+    """Blind estimate of the Gaussian noise σ of ``image (H, W, 3)``: per channel, the median absolute value of
+    the finest diagonal db2 wavelet coefficients (zeros left out) over the normal's 75th percentile (Donoho and
+    Johnstone 1994), averaged over channels. The same numbers as ``skimage.restoration.estimate_sigma(image,
+    channel_axis=-1)`` (a test compares them) without importing it: skimage.restoration brings scipy.stats, 0.6 s
+    of every ``facerecon reconstruct``'s start-up."""
+    import pywt
+
+    image = check_images(image)[0]
+    sigmas = []
+    for channel in range(image.shape[-1]):
+        detail = pywt.dwtn(image[..., channel], wavelet="db2")["dd"]
+        sigmas.append(np.median(np.abs(detail[np.nonzero(detail)])) / NORMAL_Q75)
+    return float(np.mean(sigmas))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch_geometric.nn import GCNConv
 
 from .graph import MeshGraphConv
 
@@ -65,8 +64,12 @@ class MeshDiscriminator(nn.Module):
         super().__init__()
         self.config = config
         self.register_buffer("edges", edges)
-        conv = MeshGraphConv if config.conv == "graphconv" else \
-            (lambda i, o: GCNConv(i, o, node_dim=-2))
+        if config.conv == "graphconv":
+            conv = MeshGraphConv
+        else:
+            from torch_geometric.nn import GCNConv      # only this option needs PyG (a slow import)
+
+            conv = lambda i, o: GCNConv(i, o, node_dim=-2)  # noqa: E731
         k = config.features
         self.input_conv = MeshGraphConv(3, k)
         self.block = nn.ModuleList([conv(k * (i + 1) if config.dense else k, k) for i in range(config.gcn_layers)])

@@ -18,11 +18,12 @@ input of the last block (``B × 7,001 × ~700`` floats) was most of it.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
+from torch import nn
 from torch.nn import functional as F
-from torch_geometric.nn import GraphConv
 
 
 def column_slices(parts: list[torch.Tensor]) -> list[slice]:
@@ -68,18 +69,34 @@ def adjacency(edges: torch.Tensor, n_vertices: int, mean: bool = False) -> torch
 AGGREGATIONS = ("add", "mean")
 
 
-class MeshGraphConv(GraphConv):
+class MeshGraphConv(nn.Module):
     """``GraphConv(in, out, aggr)`` (``"add"``, the paper's, or ``"mean"``) for batched features ``x (B, V, C)``
     on one fixed graph.
 
     ``forward(x, edges)`` accepts a PyG ``edge_index``; the CSR adjacency is built once per graph and device.
+    The parameters are PyG's, by name and initial values (``lin_rel``: ``W1`` and the bias, ``lin_root``:
+    ``W0``; the same random draws in the same order), so that checkpoints and seeded runs are unchanged; the
+    class does not import torch_geometric, which made ``facerecon reconstruct`` start 1.4 s slower.
     """
 
     def __init__(self, in_channels: int, out_channels: int, aggr: str = "add"):
         if aggr not in AGGREGATIONS:
             raise ValueError(f"aggr must be one of {AGGREGATIONS}, got {aggr!r}")
-        super().__init__(in_channels, out_channels, aggr=aggr)
+        super().__init__()
+        self.in_channels, self.out_channels, self.aggr = in_channels, out_channels, aggr
+        self.lin_rel = nn.Linear(in_channels, out_channels, bias=True)
+        self.lin_root = nn.Linear(in_channels, out_channels, bias=False)
+        self.reset_parameters()      # PyG's GraphConv initializes its two layers once more after building them
         self._adjacency: dict[tuple, torch.Tensor] = {}
+
+    def reset_parameters(self) -> None:
+        """PyG's ``Linear`` initialization: weights Kaiming-uniform (a = √5) over the input width, the bias uniform
+        in ±1/√(input width): what ``nn.Linear`` draws, in the same order."""
+        for layer in (self.lin_rel, self.lin_root):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5))
+            if layer.bias is not None:
+                bound = 1 / math.sqrt(self.in_channels) if self.in_channels > 0 else 0
+                nn.init.uniform_(layer.bias, -bound, bound)
 
     def _adjacency_for(self, edges: torch.Tensor, n_vertices: int, dtype: torch.dtype) -> torch.Tensor:
         key = (edges.data_ptr(), edges.shape[1], n_vertices, edges.device, dtype)

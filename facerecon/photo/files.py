@@ -33,24 +33,43 @@ def write_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     return path
 
 
+OVERLAY_FACE_PX = 480      # the face box's side in the overlay, whatever its size in the photo
+OVERLAY_MARGIN = 0.25      # of the box's side, around it
+
+
+def overlay_region(image_shape: tuple[int, ...], result: PhotoReconstruction) -> tuple[int, int, int, int, float]:
+    """``(x0, y0, x1, y1, scale)``: the part of the photo the overlay shows (the face box with a margin, inside the
+    photo) and the factor that brings the box to :data:`OVERLAY_FACE_PX` pixels."""
+    box, (height, width) = result.box, image_shape[:2]
+    pad = OVERLAY_MARGIN * box.side
+    x0, y0 = max(0, int(np.floor(box.x0 - pad))), max(0, int(np.floor(box.y0 - pad)))
+    x1 = min(width, int(np.ceil(box.x0 + box.side + pad)))
+    y1 = min(height, int(np.ceil(box.y0 + box.side + pad)))
+    return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1), OVERLAY_FACE_PX / box.side
+
+
 def overlay(image: np.ndarray, result: PhotoReconstruction) -> np.ndarray:
-    """``image (H, W, 3)`` uint8 with the mesh's edges (translucent, the triangles that face the camera) and its
-    68 landmarks drawn on it → ``(H, W, 3)`` uint8."""
+    """The face region of ``image (H, W, 3)`` uint8 (:func:`overlay_region`), resized so the face is
+    :data:`OVERLAY_FACE_PX` pixels across, with the mesh's edges (translucent, the triangles that face the camera)
+    and its 68 landmarks drawn on it → ``(h, w, 3)`` uint8. At a fixed face size the wireframe reads the same for a
+    120-pixel face as for a 4,000-pixel one (drawn on the whole photo, a small face's edges merged into a solid
+    patch and a large photo made a multi-megabyte PNG)."""
     from PIL import Image, ImageDraw
 
-    v = result.vertices
-    a, b, c = (v[result.faces[:, k], :2] for k in range(3))
+    x0, y0, x1, y1, scale = overlay_region(image.shape, result)
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    base = Image.fromarray(np.ascontiguousarray(image[y0:y1, x0:x1])).resize(size, Image.BICUBIC).convert("RGBA")
+    to_region = lambda p: (np.asarray(p)[:, :2] - (x0, y0)) * scale     # noqa: E731
+    v = to_region(result.vertices)
+    a, b, c = (v[result.faces[:, k]] for k in range(3))
     cross = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
     visible = result.faces[cross * np.sign(np.median(cross)) > 0]   # the winding of the most common facing
-    base = Image.fromarray(image).convert("RGBA")
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
-    width = max(1, round(max(image.shape[:2]) / 600))
     for tri in visible:
-        points = [tuple(v[i, :2]) for i in (*tri, tri[0])]
-        draw.line(points, fill=(80, 200, 255, 110), width=width)
-    radius = 2 * width
-    for x, y in result.landmarks68:
+        draw.line([tuple(v[i]) for i in (*tri, tri[0])], fill=(80, 200, 255, 110), width=1)
+    radius = OVERLAY_FACE_PX / 160
+    for x, y in to_region(result.landmarks68):
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=(255, 80, 60, 230))
     return np.asarray(Image.alpha_composite(base, layer).convert("RGB"))
 
@@ -65,12 +84,13 @@ def record(image_path: Path, result: PhotoReconstruction, model: str) -> dict:
 
 
 def write_outputs(out_dir: Path, image_path: Path, image: np.ndarray, result: PhotoReconstruction, model: str,
-                  mesh_format: str = "obj") -> dict[str, Path]:
-    """Write ``<stem>.<mesh_format>``, ``<stem>.json`` and ``<stem>_overlay.png`` into ``out_dir``."""
+                  mesh_format: str = "obj", stem: str | None = None) -> dict[str, Path]:
+    """Write ``<stem>.<mesh_format>``, ``<stem>.json`` and ``<stem>_overlay.png`` into ``out_dir`` (``stem``:
+    the photo's own by default)."""
     from PIL import Image
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = image_path.stem
+    stem = stem or image_path.stem
     paths = {"mesh": out_dir / f"{stem}.{mesh_format}", "json": out_dir / f"{stem}.json",
              "overlay": out_dir / f"{stem}_overlay.png"}
     write_mesh(paths["mesh"], result.vertices, result.faces)
