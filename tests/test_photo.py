@@ -130,7 +130,7 @@ def test_reconstruct_round_trips_a_face_drawn_into_a_photo(face_photo, tmp_path,
     mesh = trimesh.load(tmp_path / "out" / "face.ply", process=False)
     model = load_model(SHIPPED_MODEL)
     assert len(mesh.vertices) == len(model.generator.output_uv) and len(mesh.faces) > 0
-    height, width, _ = np.asarray(Image.open(tmp_path / "out" / "face_overlay.png")).shape
+    height, width, _ = np.asarray(Image.open(tmp_path / "out" / "face_overlay.jpg")).shape
     assert 480 <= max(height, width) <= 480 * (1 + 2 * 0.25) + 1     # the face region at a fixed face size
 
 
@@ -148,7 +148,7 @@ def test_reconstruct_reports_bad_inputs_and_processes_the_rest(face_photo, tmp_p
     assert "notes.jpg: unreadable image" in err and "wall.png: no face found" in err
     assert "2 of 3 photos failed" in err
     assert json.loads((out / "face.json").read_text())["denoiser"] == "off"
-    assert sorted(p.name for p in out.iterdir()) == ["face.json", "face.obj", "face_overlay.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["face.json", "face.obj", "face_overlay.jpg"]
 
 
 @pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="the shipped model is not in this checkout")
@@ -302,3 +302,18 @@ def test_exif_rotation_is_undone(real_or_demo_face, tmp_path):
     got = read_photo(tmp_path / "phone.jpg")
     assert got.shape == rgb.shape
     assert np.abs(got.astype(int) - rgb.astype(int)).mean() < 4           # JPEG's own loss only
+
+
+@pytest.mark.parametrize("fmt", ["obj", "ply"])
+def test_written_meshes_load_back_with_their_vertex_order(tmp_path, fmt):
+    import trimesh
+
+    from facerecon.photo.files import write_mesh
+
+    rng = np.random.default_rng(0)
+    vertices, faces = rng.normal(0, 100, (50, 3)), rng.integers(0, 50, (80, 3))
+    mesh = trimesh.load(write_mesh(tmp_path / f"m.{fmt}", vertices, faces), process=False)
+    np.testing.assert_allclose(mesh.vertices, vertices, atol=1e-5)
+    np.testing.assert_array_equal(mesh.faces, faces)
+    with pytest.raises(ValueError, match="mesh format 'stl' unknown"):
+        write_mesh(tmp_path / "m.stl", vertices, faces)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..study.book import build_book, external_assets
-from ..study.runner import run_notebooks, store_smoke_outputs
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +33,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_notebooks(args) -> int:
+    from ..study.runner import run_notebooks, store_smoke_outputs   # here: papermill is slow to import
+
     if args.store_smoke_outputs:
         for path in store_smoke_outputs(args.root, args.only):
             print(f"stored smoke outputs in {path}")
@@ -60,11 +60,15 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 
 def _build_book(args) -> int:
+    from ..study.book import build_book
+
     print(f"book built: {build_book(args.root, strict=not args.no_strict)}")
     return 0
 
 
 def _check_offline(args) -> int:
+    from ..study.book import external_assets
+
     hits = external_assets(args.html_dir)
     for page, url in hits:
         print(f"{page}: loads {url}")

@@ -19,7 +19,7 @@ For each photo PHOTO.jpg it writes into the --out folder:
   PHOTO.obj (or .ply)   the mesh in the photo's pixels: x right, y down, z towards the camera, scaled like x
   PHOTO.json            the face box, the 68 landmarks read on the mesh and MediaPipe's, the denoiser used,
                         the model and the time taken
-  PHOTO_overlay.png     the photo with the mesh and its landmarks drawn on it
+  PHOTO_overlay.jpg     the face region of the photo with the mesh and its landmarks drawn on it
 
 Two photos with the same name in different folders (a/face.jpg, b/face.jpg) do not overwrite each other: the
 second is written as face-2.*, the third face-3.*, and so on (the JSON record names its photo). A photo that
@@ -50,9 +50,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-denoise", action="store_true",
                    help="skip the denoising step (Algorithm 1 step 1); by default a noisy crop is denoised")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                   help=f"CPU threads for the model (default: {DEFAULT_THREADS}; the model is small, and with two "
-                        "threads on a machine that is busy with other work each photo took 30× longer: see the "
-                        "photos chapter)")
+                   help=f"CPU threads for the model (default: {DEFAULT_THREADS}; the model is small: two threads "
+                        "gain little on an idle machine and made each photo 4-5× slower on one busy with other "
+                        "work, see the photos chapter)")
     p.set_defaults(handler=_reconstruct)
 
     s = sub.add_parser("ship-model", help="write a trained model as the model `reconstruct` uses by default",

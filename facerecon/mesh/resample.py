@@ -33,6 +33,25 @@ def barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> n
     return np.stack([1 - w1 - w2, w1, w2], 1)
 
 
+BRUTE_FORCE_PAIRS = 2_000_000   # target points × triangles below which every pair is tested directly
+
+
+def containing_triangles(source_uv: np.ndarray, faces: np.ndarray, target_uv: np.ndarray) -> np.ndarray:
+    """For each target point ``(M, 2)``, a triangle of ``faces (F, 3)`` over ``source_uv (N, 2)`` that contains it,
+    or −1 (outside every one). Few points (the 68 landmarks) are tested against every triangle; many go through
+    matplotlib's trapezoid-map finder, whose import and build cost 0.4 s of a photo command's start-up."""
+    if len(target_uv) * len(faces) > BRUTE_FORCE_PAIRS:
+        from matplotlib.tri import Triangulation
+
+        finder = Triangulation(source_uv[:, 0], source_uv[:, 1], faces).get_trifinder()
+        return np.asarray(finder(target_uv[:, 0], target_uv[:, 1]), dtype=np.int64)
+    corners = source_uv[faces]                                                     # (F, 3, 2)
+    m, f = len(target_uv), len(faces)
+    weights = barycentric(np.repeat(target_uv, f, 0), *(np.tile(corners[:, k], (m, 1)) for k in range(3)))
+    inside = (weights >= -1e-12).all(1).reshape(m, f)
+    return np.where(inside.any(1), inside.argmax(1), -1).astype(np.int64)
+
+
 class TemplateResampler:
     """Precomputed map from a source mesh ``(uv (N, 2), faces (F, 3))`` to target points ``uv (M, 2)``.
 
@@ -46,10 +65,7 @@ class TemplateResampler:
         faces = np.asarray(source_faces, dtype=np.int64)
         if source_uv.ndim != 2 or source_uv.shape[1] != 2 or target_uv.ndim != 2 or target_uv.shape[1] != 2:
             raise ValueError(f"uv arrays must be (N, 2) and (M, 2), got {source_uv.shape} and {target_uv.shape}")
-        from matplotlib.tri import Triangulation     # here: matplotlib costs 0.2 s of every command's start-up
-
-        finder = Triangulation(source_uv[:, 0], source_uv[:, 1], faces).get_trifinder()
-        tri = np.asarray(finder(target_uv[:, 0], target_uv[:, 1]), dtype=np.int64)
+        tri = containing_triangles(source_uv, faces, target_uv)
         outside = np.flatnonzero(tri < 0)
         if len(outside):  # nearest triangle by centroid
             centroids = source_uv[faces].mean(1)

@@ -1,5 +1,5 @@
 """What ``facerecon reconstruct`` reads and writes: photos in, and per photo a mesh (OBJ or PLY), a JSON record
-and an overlay PNG out."""
+and an overlay JPEG out."""
 
 from __future__ import annotations
 
@@ -23,13 +23,19 @@ def read_photo(path: Path | str) -> np.ndarray:
 
 
 def write_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
-    """``vertices (V, 3)`` and ``faces (F, 3)`` to ``path`` (.obj or .ply, by suffix), vertex order kept."""
-    import trimesh
-
+    """``vertices (V, 3)`` and ``faces (F, 3)`` to ``path`` (.obj or .ply, by suffix), vertex order kept. OBJ is
+    written directly (``v x y z`` lines, then 1-based ``f a b c``): through trimesh it cost 40 ms a photo."""
     fmt = path.suffix.lstrip(".")
     if fmt not in MESH_FORMATS:
         raise ValueError(f"mesh format {fmt!r} unknown: expected one of {MESH_FORMATS}")
-    trimesh.Trimesh(np.asarray(vertices, np.float64), np.asarray(faces, np.int64), process=False).export(path)
+    vertices, faces = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
+    if fmt == "obj":
+        lines = ["v %.6f %.6f %.6f" % tuple(v) for v in vertices] + ["f %d %d %d" % tuple(f) for f in faces + 1]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+    import trimesh
+
+    trimesh.Trimesh(vertices, faces, process=False).export(path)
     return path
 
 
@@ -85,15 +91,15 @@ def record(image_path: Path, result: PhotoReconstruction, model: str) -> dict:
 
 def write_outputs(out_dir: Path, image_path: Path, image: np.ndarray, result: PhotoReconstruction, model: str,
                   mesh_format: str = "obj", stem: str | None = None) -> dict[str, Path]:
-    """Write ``<stem>.<mesh_format>``, ``<stem>.json`` and ``<stem>_overlay.png`` into ``out_dir`` (``stem``:
+    """Write ``<stem>.<mesh_format>``, ``<stem>.json`` and ``<stem>_overlay.jpg`` into ``out_dir`` (``stem``:
     the photo's own by default)."""
     from PIL import Image
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = stem or image_path.stem
     paths = {"mesh": out_dir / f"{stem}.{mesh_format}", "json": out_dir / f"{stem}.json",
-             "overlay": out_dir / f"{stem}_overlay.png"}
+             "overlay": out_dir / f"{stem}_overlay.jpg"}
     write_mesh(paths["mesh"], result.vertices, result.faces)
     paths["json"].write_text(json.dumps(record(image_path, result, model), indent=1))
-    Image.fromarray(overlay(image, result)).save(paths["overlay"])
+    Image.fromarray(overlay(image, result)).save(paths["overlay"], quality=90)   # a PNG took 75 ms to write
     return paths
