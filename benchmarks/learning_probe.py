@@ -26,6 +26,7 @@ import time
 import numpy as np
 import torch
 
+from facerecon.cli.book import parse_overrides
 from facerecon.comparison.predictors import MeanFace, Prediction, generator_prediction
 from facerecon.comparison.scoring import relative_reduction, score_faces
 from facerecon.data.generate import load_synthface
@@ -61,7 +62,7 @@ def main() -> None:
     resolution = section.pop("resolution")
     for key in ("n_train", "steps", "checkpoint_every"):
         section.pop(key)
-    section.update(parse_assignments(args.set))
+    section.update(parse_overrides(args.set))
     start = time.perf_counter()
     train = load_synthface(SynthFaceConfig(split="train", n=args.n_train, seed=0, resolution=resolution),
                            workers=args.workers, progress=False, profile=args.profile)
@@ -85,7 +86,7 @@ def main() -> None:
         generator = trainer.accelerator.unwrap_model(trainer.generator)
         landmark_uv = train.uv[landmark_index]
         print(f"{args.model}, architecture {cfg.architecture}, batch {cfg.batch_size}, generator learning rate "
-              f"{cfg.lr_generator:g}, device {device}; overrides {parse_assignments(args.set)}")
+              f"{cfg.lr_generator:g}, device {device}; overrides {parse_overrides(args.set)}")
         probe_batch, _ = trainer.assemble_batch(0)
         print_step_scales("before training", generator, probe_batch, cfg.lr_generator)
         print("| steps | samples seen | train time (s) | CD / point | below the mean face [95 %] | "
@@ -110,19 +111,6 @@ def main() -> None:
                   f"{100 * above['mean']:.1f} % [{100 * above['ci95'][0]:.1f}, {100 * above['ci95'][1]:.1f}] |",
                   flush=True)
         print_step_scales("after training", generator, probe_batch, cfg.lr_generator)
-
-
-def parse_assignments(assignments: list[str]) -> dict:
-    """``["key=value", ...]`` → ``{key: YAML value}``."""
-    import yaml
-
-    out = {}
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set takes KEY=VALUE, got {item!r}")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
 
 
 def print_step_scales(when: str, generator, batch: dict, lr: float) -> None:
