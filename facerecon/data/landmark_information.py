@@ -95,8 +95,36 @@ def oracle_landmark_fit(space: ShapeSpace, mesh: np.ndarray, landmark_index: np.
     return float(landmark_fit_fractions(space, mesh, landmark_index, lambdas, iterations).min())
 
 
+@dataclass(frozen=True)
+class LandmarkDesign:
+    """What :func:`fit_to_3d_landmarks` needs of a shape space and its landmark vertices, the same for every face
+    and ridge weight: the mean's landmarks ``(68, 3)``, the basis at them ``(k, 68, 3)``, an orthonormal basis of
+    the mean landmarks' 7 infinitesimal similarities ``(204, 7)`` and the SVD of the design with those projected
+    out."""
+
+    mean_lm: np.ndarray
+    basis_lm: np.ndarray
+    generators: np.ndarray
+    u: np.ndarray
+    sig: np.ndarray
+    vt: np.ndarray
+
+    @staticmethod
+    def of(space: ShapeSpace, landmark_index: np.ndarray) -> "LandmarkDesign":
+        mean_lm, basis_lm = space.mean[landmark_index], space.basis[:, landmark_index]
+        generators, _ = np.linalg.qr(similarity_generators(mean_lm))
+        design = basis_lm.reshape(len(space.basis), -1).T
+        u, sig, vt = np.linalg.svd(design - generators @ (generators.T @ design), full_matrices=False)
+        return LandmarkDesign(mean_lm, basis_lm, generators, u, sig, vt)
+
+    def project_out(self, x: np.ndarray) -> np.ndarray:
+        """``x`` without its component along the similarities."""
+        return x - self.generators @ (self.generators.T @ x)
+
+
 def landmark_fit_fractions(space: ShapeSpace, mesh: np.ndarray, landmark_index: np.ndarray,
-                           lambdas: np.ndarray = DEFAULT_LAMBDAS, iterations: int = 4) -> np.ndarray:
+                           lambdas: np.ndarray = DEFAULT_LAMBDAS, iterations: int = 4,
+                           design: LandmarkDesign | None = None) -> np.ndarray:
     """Unexplained fraction ``(L,)`` of ``mesh (V, 3)`` after the ridge fit from its 68 landmark vertices (3D),
     for each ridge weight in ``lambdas (L,)``: ``‖fit − mesh‖ / ‖mean − mesh‖`` in the mesh's own frame and scale,
     the fit from :func:`fit_to_3d_landmarks` (it sees the landmarks only) and the mean placed by the whole-mesh
@@ -105,28 +133,26 @@ def landmark_fit_fractions(space: ShapeSpace, mesh: np.ndarray, landmark_index: 
     "landmark" fit beat a perfect inversion of the landmarks (exact identity and expression) on 95.5 % of faces."""
     mesh = np.asarray(mesh, np.float64)
     deviation = procrustes(space.mean, mesh) - mesh
-    return np.array([_fraction(fit_to_3d_landmarks(space, mesh[landmark_index], landmark_index, lam, iterations)
-                               - mesh, deviation) for lam in lambdas])
+    design = design or LandmarkDesign.of(space, landmark_index)
+    return np.array([_fraction(fit_to_3d_landmarks(space, mesh[landmark_index], landmark_index, lam, iterations,
+                                                   design) - mesh, deviation) for lam in lambdas])
 
 
 def fit_to_3d_landmarks(space: ShapeSpace, landmarks: np.ndarray, landmark_index: np.ndarray, lam: float,
-                        iterations: int = 4) -> np.ndarray:
+                        iterations: int = 4, design: LandmarkDesign | None = None) -> np.ndarray:
     """The PCA shape ``(V, 3)`` fitted to 3D ``landmarks (68, 3)`` by ridge regression (weight ``lam``), placed
     on them by a similarity. The landmarks are aligned to the current fit's landmarks and the coefficients
     refitted, ``iterations`` times from the mean, with the 7 infinitesimal similarities of the mean's landmarks
     as unpenalized directions (projected out of the design and the target), so that the shape's own effect on
-    the landmarks is not mistaken for pose."""
+    the landmarks is not mistaken for pose. ``design``: :meth:`LandmarkDesign.of` ``(space, landmark_index)``,
+    built once for many faces."""
     landmarks = np.asarray(landmarks, np.float64)
-    mean_lm = space.mean[landmark_index]
-    basis_lm = space.basis[:, landmark_index]
-    generators, _ = np.linalg.qr(similarity_generators(mean_lm))
-    project_out = lambda x: x - generators @ (generators.T @ x)        # noqa: E731
-    u, sig, vt = np.linalg.svd(project_out(basis_lm.reshape(len(space.basis), -1).T), full_matrices=False)
+    d = design or LandmarkDesign.of(space, landmark_index)
     coeffs = np.zeros(len(space.basis))
     for _ in range(iterations):
-        fitted_lm = mean_lm + np.tensordot(coeffs, basis_lm, axes=(0, 0))
-        target = (apply_similarity(landmarks, similarity_transform(landmarks, fitted_lm)) - mean_lm).ravel()
-        coeffs = vt.T @ (sig / (sig ** 2 + lam) * (u.T @ project_out(target)))
+        fitted_lm = d.mean_lm + np.tensordot(coeffs, d.basis_lm, axes=(0, 0))
+        target = (apply_similarity(landmarks, similarity_transform(landmarks, fitted_lm)) - d.mean_lm).ravel()
+        coeffs = d.vt.T @ (d.sig / (d.sig ** 2 + lam) * (d.u.T @ d.project_out(target)))
     fitted = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
     return apply_similarity(fitted, similarity_transform(fitted[landmark_index], landmarks))
 
@@ -211,10 +237,12 @@ def landmark_information(train_meshes: np.ndarray, test_meshes: np.ndarray, land
     train_meshes = np.asarray(train_meshes, np.float64)
     n_val = max(1, int(round(validation_share * len(train_meshes))))
     space = ShapeSpace.fit(train_meshes[n_val:], k)
-    held_out = np.mean([landmark_fit_fractions(space, m, landmark_index) for m in train_meshes[:n_val]], 0)
+    design = LandmarkDesign.of(space, landmark_index)
+    held_out = np.mean([landmark_fit_fractions(space, m, landmark_index, design=design)
+                        for m in train_meshes[:n_val]], 0)
     chosen = int(np.argmin(held_out))
-    oracle = np.array([landmark_fit_fractions(space, m, landmark_index, DEFAULT_LAMBDAS[chosen:chosen + 1])[0]
-                       for m in test_meshes])
+    oracle = np.array([landmark_fit_fractions(space, m, landmark_index, DEFAULT_LAMBDAS[chosen:chosen + 1],
+                                              design=design)[0] for m in test_meshes])
     representation = np.array([space.representation_residual(m) for m in test_meshes])
     out = {"k": k, "n_train": len(train_meshes) - n_val, "n_validation": n_val, "n_test": len(test_meshes),
            "lambda": float(DEFAULT_LAMBDAS[chosen]),
