@@ -2,13 +2,14 @@
 process that runs MediaPipe alone on the same photos, on an idle machine and beside a competing 2-thread process.
 Prints a table.
 
-    python benchmarks/reconstruct_fresh.py [--photos 16] [--threads 1 2] [--repeats 3]
+    python benchmarks/reconstruct_fresh.py [--photos 16] [--threads 1 2] [--repeats 3] [--runtimes onnx torch]
 
 Photos: the real AFLW2000-3D samples beside the project when present, the rest demo photos (SynthFace faces
 drawn into 640×480 photos at several places). For each condition (idle, busy) and each ``--threads`` value it
 times, as separate processes, ``facerecon reconstruct`` on 1 and on N photos and a MediaPipe-only script on N
 photos (medians of ``--repeats``); start-up is the 1-photo wall minus one photo, per photo is the difference of the
-two walls over N − 1. The target (issue 29): N = 16 photos within 4× MediaPipe alone, idle and busy. "Busy" is a
+two walls over N − 1. Each run uses the shipped model through ONNX Runtime (the default: no torch import) and,
+for comparison, through torch (``--model ours_cpu.safetensors``). The target (issue 29): N = 16 photos within 4× MediaPipe alone, idle and busy. "Busy" is a
 process that multiplies matrices on 2 threads for the whole measurement, as another job on a 2-core machine would.
 """
 
@@ -41,6 +42,15 @@ a = torch.randn(1500, 1500)
 while True:
     a = torch.tanh(a @ a / 1500)
 """
+
+
+def _runtimes() -> dict[str, list[str]]:
+    from facerecon.photo.shipped import SHIPPED_MODEL
+
+    return {"onnx": [], "torch": ["--model", str(SHIPPED_MODEL)]}
+
+
+RUNTIMES = _runtimes()
 
 
 def write_photos(folder: Path, n: int, real_samples: Path) -> list[Path]:
@@ -81,6 +91,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--real-samples", type=Path, default=None)
+    parser.add_argument("--runtimes", nargs="+", choices=sorted(RUNTIMES), default=sorted(RUNTIMES),
+                        help="onnx: the default (the shipped model's ONNX export, no torch); torch: the same "
+                             "model's safetensors through torch")
     args = parser.parse_args()
     from facerecon.study.paths import find_root
 
@@ -92,22 +105,23 @@ def main() -> None:
                "--out", str(tmp / "out")]         # what the `facerecon` script runs
         print(f"{len(photos)} photos ({sum('AFLW' in p for p in photos)} real), medians of {args.repeats} fresh "
               "processes")
-        print("| machine | threads | MediaPipe alone, N photos (s) | reconstruct, N photos (s) | ratio (≤ 4) | "
-              "start-up (s) | per photo (ms) |")
-        print("|---|---|---|---|---|---|---|")
+        print("| machine | model runtime | threads | MediaPipe alone, N photos (s) | reconstruct, N photos (s) | "
+              "ratio (≤ 4) | start-up (s) | per photo (ms) |")
+        print("|---|---|---|---|---|---|---|---|")
         for condition in ("idle", "busy"):
             competitor = (subprocess.Popen([sys.executable, "-c", COMPETITOR]) if condition == "busy" else None)
             try:
                 time.sleep(2 if competitor else 0)
                 alone = statistics.median(wall([sys.executable, "-c", MEDIAPIPE_ALONE, *photos])
                                           for _ in range(args.repeats))
-                for threads in args.threads:
-                    flags = ["--threads", str(threads)]
-                    one = statistics.median(wall(cli + flags + photos[:1]) for _ in range(args.repeats))
-                    all_ = statistics.median(wall(cli + flags + photos) for _ in range(args.repeats))
-                    per_photo = (all_ - one) / (len(photos) - 1)
-                    print(f"| {condition} | {threads} | {alone:.2f} | {all_:.2f} | {all_ / alone:.1f} | "
-                          f"{one - per_photo:.2f} | {1000 * per_photo:.0f} |", flush=True)
+                for runtime in args.runtimes:
+                    for threads in args.threads:
+                        flags = ["--threads", str(threads), *RUNTIMES[runtime]]
+                        one = statistics.median(wall(cli + flags + photos[:1]) for _ in range(args.repeats))
+                        all_ = statistics.median(wall(cli + flags + photos) for _ in range(args.repeats))
+                        per_photo = (all_ - one) / (len(photos) - 1)
+                        print(f"| {condition} | {runtime} | {threads} | {alone:.2f} | {all_:.2f} | "
+                              f"{all_ / alone:.1f} | {one - per_photo:.2f} | {1000 * per_photo:.0f} |", flush=True)
             finally:
                 if competitor is not None:
                     competitor.kill()

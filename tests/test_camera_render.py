@@ -40,6 +40,32 @@ def test_crop_box_and_image_agree():
     assert crop_image(image, CropBox(-500, -500, 100, 16)).max() == 0
 
 
+def _naive_crop(image: np.ndarray, box: CropBox) -> np.ndarray:
+    """Bilinear sampling pixel by pixel at ``(x0 + j·s/S, y0 + i·s/S)``, pixels outside the image zero."""
+    h, w = image.shape[:2]
+    out = np.zeros((box.size, box.size, image.shape[2]))
+    for i in range(box.size):
+        for j in range(box.size):
+            x, y = box.x0 + j / box.scale, box.y0 + i / box.scale
+            x0, y0 = int(np.floor(x)), int(np.floor(y))
+            for yy, wy in ((y0, 1 - (y - y0)), (y0 + 1, y - y0)):
+                for xx, wx in ((x0, 1 - (x - x0)), (x0 + 1, x - x0)):
+                    if 0 <= yy < h and 0 <= xx < w:
+                        out[i, j] += wy * wx * image[yy, xx]
+    return out
+
+
+@pytest.mark.parametrize("box", [CropBox(10.3, 5.7, 30.2, 17), CropBox(-8.5, -3.2, 40, 13), CropBox(35, 20, 9, 11)])
+def test_crop_image_is_bilinear_sampling_with_zero_padding(box):
+    """The numpy crop (the photo tool runs without torch) against a per-pixel reference, inside the image,
+    across its border and past its corner; uint8 images are the float result rounded."""
+    image = np.random.default_rng(0).uniform(0, 255, (30, 45, 3))
+    np.testing.assert_allclose(crop_image(image, box), _naive_crop(image, box), atol=1e-9)
+    as_uint8 = image.astype(np.uint8)
+    np.testing.assert_array_equal(crop_image(as_uint8, box),
+                                  np.clip(np.rint(_naive_crop(as_uint8.astype(float), box)), 0, 255))
+
+
 def _naive_rasterize(vertices, faces, h, w):
     depth = np.full((h, w), -np.inf)
     face_map = np.full((h, w), -1)

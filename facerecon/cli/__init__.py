@@ -8,6 +8,7 @@
     facerecon info [--config paper|cpu|smoke] [--json]
     facerecon train --profile P --model NAME --out DIR [--resume]
     facerecon reconstruct PHOTO... --out DIR [--model PATH] [--format obj|ply] [--no-denoise] [--threads N]
+    facerecon export-onnx MODEL --out FILE.onnx
     facerecon ship-model ENTRY [--out PATH] [--scores RESULTS_JSON]
 
 Each command module adds its sub-parser(s) and handler in ``add_commands``; this module wires them explicitly.

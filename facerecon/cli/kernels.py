@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..study.kernels import KERNEL_SETTINGS, run_derivation, run_tests, write_references
-from ..study.paths import find_root
+from ..study.kernel_settings import KERNEL_SETTINGS
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +27,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_kernels(args) -> int:
+    from ..study.kernels import run_derivation, run_tests, write_references
+    from ..study.paths import find_root
+
     root = args.root or find_root()
     if args.action == "test":
         records = run_tests(root, args.settings)

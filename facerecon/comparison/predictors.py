@@ -16,27 +16,12 @@ be measured for every method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 import torch
 
 from ..data.landmark_information import DEFAULT_LAMBDAS, ShapeSpace, fit_to_landmarks
 from ..mesh.frame import CROP_SIZE
-from ..mesh.resample import TemplateResampler
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """``vertices (V, 3)`` and ``landmarks (68, 3)`` in crop pixels, ``faces (F, 3)``."""
-
-    vertices: np.ndarray
-    faces: np.ndarray
-    landmarks: np.ndarray
-
-
-Predictor = Callable[[dict], Prediction]
+from .prediction import Prediction, Predictor, UVLandmarks  # noqa: F401 (the chapters import them from here)
 
 
 def with_landmarks(sample: dict, landmarks2d: np.ndarray) -> dict:
@@ -99,17 +84,6 @@ class MeanFace(LandmarkShapeFit):
 
     def __init__(self, train_meshes: np.ndarray, faces: np.ndarray, landmark_index: np.ndarray):
         super().__init__(train_meshes, faces, landmark_index, k=1, lam=None)
-
-
-class UVLandmarks:
-    """The 68 landmarks of a mesh on another topology: barycentric interpolation at the landmark vertices' UV
-    coordinates (both meshes parameterize the face by the same (s, v) square)."""
-
-    def __init__(self, mesh_uv: np.ndarray, mesh_faces: np.ndarray, landmark_uv: np.ndarray):
-        self.resample = TemplateResampler(mesh_uv, mesh_faces, landmark_uv)
-
-    def __call__(self, vertices: np.ndarray) -> np.ndarray:
-        return self.resample(vertices)
 
 
 def generator_prediction(generator, landmark_uv: np.ndarray, device: torch.device | None = None) -> Predictor:

@@ -87,22 +87,28 @@ def crop_image(image: np.ndarray, box: CropBox) -> np.ndarray:
     """Crop ``image (H, W, 3)`` to ``box`` with zero padding outside, resampled bilinearly to S×S.
 
     Output pixel ``j`` samples the image at ``x0 + j·s/S``: the same map as :meth:`CropBox.apply`, so the
-    mapped mesh and landmarks land exactly on the image content.
+    mapped mesh and landmarks land exactly on the image content. Bilinear interpolation is separable: rows first,
+    then columns, in float64 (numpy only: the photo tool runs without torch; torch's ``grid_sample`` with
+    ``align_corners=True, padding_mode="zeros"`` gives the same up to its float32 rounding).
     """
-    import torch
-    import torch.nn.functional as F
-
+    image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image must be (H, W, 3), got {image.shape}")
-    h, w = image.shape[:2]
-    src = torch.tensor(np.asarray(image), dtype=torch.float32).permute(2, 0, 1)[None]
-    grid_1d = torch.arange(box.size, dtype=torch.float64) / box.scale
-    xs = box.x0 + grid_1d
-    ys = box.y0 + grid_1d
-    # normalized coordinates for align_corners=True: pixel centre 0 ↦ -1, W-1 ↦ +1
-    gx = (2 * xs / max(w - 1, 1) - 1).float()
-    gy = (2 * ys / max(h - 1, 1) - 1).float()
-    grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None]
-    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="zeros", align_corners=True)[0]
-    out = out.permute(1, 2, 0).numpy()
+    offsets = np.arange(box.size, dtype=np.float64) / box.scale
+    rows, row_weights = _bilinear_taps(box.y0 + offsets, image.shape[0])            # (S, 2) each
+    cols, col_weights = _bilinear_taps(box.x0 + offsets, image.shape[1])
+    picked = image[rows].astype(np.float64)                                          # (S, 2, W, 3)
+    between_rows = (picked * row_weights[:, :, None, None]).sum(1)                   # (S, W, 3)
+    out = (between_rows[:, cols] * col_weights[None, :, :, None]).sum(2)             # (S, S, 3)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8) if image.dtype == np.uint8 else out.astype(image.dtype)
+
+
+def _bilinear_taps(positions: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two pixels (of ``0 … n-1``) on either side of each position and their linear-interpolation weights,
+    ``(len(positions), 2)`` each; a pixel outside the image weighs nothing (zero padding)."""
+    lower = np.floor(positions).astype(np.int64)
+    frac = positions - lower
+    index = np.stack([lower, lower + 1], 1)
+    weight = np.stack([1 - frac, frac], 1)
+    inside = (index >= 0) & (index < n)
+    return np.clip(index, 0, n - 1), np.where(inside, weight, 0.0)

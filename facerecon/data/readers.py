@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-import scipy.io
 
 from ..mesh.frame import CROP_SIZE
 from .camera import CropBox, crop_box_from_points, crop_image, project_3ddfa
@@ -53,7 +52,7 @@ def load_mat(path: Path | str, expected: dict[str, tuple[tuple[int, ...], str]])
     if not path.is_file():
         raise DataFormatError(f"{path}: file not found")
     try:
-        data = scipy.io.loadmat(str(path))
+        data = _loadmat(str(path))
     except Exception as err:  # scipy raises several types for corrupt files
         raise DataFormatError(f"{path}: not a readable MATLAB .mat file ({type(err).__name__}: {err})") from None
     for key, (shape, meaning) in expected.items():
@@ -187,7 +186,7 @@ def load_bfm(path: Path | str) -> BFM:
     if not path.is_file():
         raise DataFormatError(f"{path}: BFM file not found (expected face3d's BFM.mat or 3DDFA's Model_Shape.mat)")
     try:
-        data = scipy.io.loadmat(str(path), squeeze_me=False, struct_as_record=True)
+        data = _loadmat(str(path), squeeze_me=False, struct_as_record=True)
     except Exception as err:
         raise DataFormatError(f"{path}: not a readable MATLAB .mat file ({err})") from None
     if "model" in data:
@@ -207,7 +206,7 @@ def load_bfm(path: Path | str) -> BFM:
         exp_path = path.with_name("Model_Expression.mat")
         if not exp_path.is_file():
             raise DataFormatError(f"{path}: 3DDFA layout needs Model_Expression.mat beside it ({exp_path} missing)")
-        exp = scipy.io.loadmat(str(exp_path))
+        exp = _loadmat(str(exp_path))
         for key in ("mu_exp", "w_exp"):
             if key not in exp:
                 raise DataFormatError(f"{exp_path}: key {key!r} is missing (3DDFA Model_Expression.mat layout)")
@@ -361,3 +360,10 @@ def iter_samples(dataset: str, root: Path | str, bfm: BFM | None = None, *, skip
 
 def describe_sample(sample: RealSample) -> dict[str, Any]:
     return {"id": sample.id, "yaw_deg": float(np.degrees(sample.pose[1])), "has_mesh": sample.vertices is not None}
+
+
+def _loadmat(path: str, **kwargs) -> dict:
+    """``scipy.io.loadmat``, imported on first use (it costs the photo tool 0.2 s of start-up)."""
+    import scipy.io
+
+    return scipy.io.loadmat(path, **kwargs)

@@ -8,7 +8,6 @@ covariances, averaged over the valid region and the colour channels: the setting
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 from .noise import check_images
 
@@ -29,6 +28,8 @@ def ssim(clean: np.ndarray, test: np.ndarray, sigma: float = 1.5) -> np.ndarray:
         raise ValueError(f"clean and test images differ in shape: {clean.shape} vs {test.shape}")
     c1, c2 = 0.01 ** 2, 0.03 ** 2
     truncate = 3.5                                  # 2·⌊3.5σ + 0.5⌋ + 1 = 11 taps at σ = 1.5
+    from scipy.ndimage import gaussian_filter   # here: the photo tool imports this module, rarely needs it
+
     blur = lambda a: gaussian_filter(a, sigma=(0, sigma, sigma, 0), truncate=truncate)  # noqa: E731
     mu_x, mu_y = blur(clean), blur(test)
     var_x = blur(clean * clean) - mu_x ** 2

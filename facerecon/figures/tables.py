@@ -15,7 +15,9 @@ def format_cell(value, digits: int = 4) -> str:
 
 
 def markdown_table(header: list[str], rows: list[list], digits: int = 4) -> str:
-    """A MyST/GitHub markdown table of ``rows`` under ``header``."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(format_cell(c, digits) for c in row) + " |" for row in rows]
+    """A MyST/GitHub markdown table of ``rows`` under ``header``. A ``|`` inside a header or cell (``|yaw|``) is
+    escaped: unescaped, it splits the cell and the whole table renders as text."""
+    cells = lambda values: "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"  # noqa: E731
+    lines = [cells([str(h) for h in header]), "|" + "---|" * len(header)]
+    lines += [cells([format_cell(c, digits) for c in row]) for row in rows]
     return "\n".join(lines)

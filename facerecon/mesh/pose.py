@@ -36,6 +36,40 @@ def fit_weak_perspective(model_points: torch.Tensor, image_points: torch.Tensor
     return scale, rotation, translation
 
 
+def weak_perspective_solver(model_points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """What :func:`fit_weak_perspective_closed_form` needs of ``model_points (N, 3)`` (y up): their mean in
+    the y-down frame ``(3,)`` and the pseudo-inverse of the centred points ``(3, N)``."""
+    x = model_points * model_points.new_tensor(Y_DOWN)
+    return x.mean(0), torch.linalg.pinv(x - x.mean(0))
+
+
+def fit_weak_perspective_closed_form(model_mean: torch.Tensor, model_pinv: torch.Tensor, image_points: torch.Tensor
+                                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`fit_weak_perspective` without an SVD (ONNX has none), from :func:`weak_perspective_solver`'s
+    ``model_mean (3,)`` and ``model_pinv (3, N)`` and ``image_points (B, N, 2)``.
+
+    The nearest scaled rotation of the affine camera ``M (2, 3)`` is its polar factor ``(M Mᵀ)^{-1/2} M``. For the
+    2×2 ``G = M Mᵀ`` with ``δ = √det G`` and ``τ = √(tr G + 2δ)`` (= the sum of M's singular values),
+    ``√G = (G + δI) / τ`` and ``(√G)^{-1} = adj(G + δI) / (δ τ)``; the scale is ``τ / 2``, the mean singular
+    value. Same pose as the SVD for any camera of rank 2.
+    """
+    p_mean = image_points.mean(1)
+    camera = (model_pinv @ (image_points - p_mean[:, None])).transpose(1, 2)          # (B, 2, 3)
+    gram = camera @ camera.transpose(1, 2)
+    a, b, c = gram[:, 0, 0], gram[:, 0, 1], gram[:, 1, 1]
+    delta = (a * c - b * b).clamp(min=0).sqrt()
+    tau = (a + c + 2 * delta).sqrt()
+    inverse_root = torch.stack([torch.stack([c + delta, -b], -1), torch.stack([-b, a + delta], -1)], 1)
+    rows = inverse_root @ camera / (delta * tau)[:, None, None]
+    r0, r1 = rows[:, 0], rows[:, 1]
+    third = torch.stack([r0[:, 1] * r1[:, 2] - r0[:, 2] * r1[:, 1], r0[:, 2] * r1[:, 0] - r0[:, 0] * r1[:, 2],
+                         r0[:, 0] * r1[:, 1] - r0[:, 1] * r1[:, 0]], -1)
+    rotation = torch.cat([rows, third[:, None]], 1)
+    scale = tau / 2
+    translation = p_mean - scale[:, None] * (model_mean @ rows.transpose(1, 2))
+    return scale, rotation, translation
+
+
 def apply_weak_perspective(points: torch.Tensor, scale: torch.Tensor, rotation: torch.Tensor,
                            translation: torch.Tensor) -> torch.Tensor:
     """``points (M, 3)`` or ``(B, M, 3)`` (y up) posed per batch element → ``(B, M, 3)`` in the image frame
@@ -57,7 +91,7 @@ def landmark_residuals(model_landmarks: torch.Tensor, observed: torch.Tensor, po
     scale, rotation, translation = pose
     posed = apply_weak_perspective(model_landmarks, scale, rotation, translation)[..., :2]
     offsets = (observed - posed) / (scale[:, None, None] * shape_unit(model_landmarks))
-    return torch.cat([offsets.reshape(len(observed), -1), rotation.reshape(len(observed), 9)], 1)
+    return torch.cat([offsets.reshape(observed.shape[0], -1), rotation.reshape(observed.shape[0], 9)], 1)
 
 
 def similarity_transform(source, target) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:

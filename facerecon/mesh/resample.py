@@ -79,9 +79,9 @@ class TemplateResampler:
         self.weights = weights                  # (M, 3)
 
     def __call__(self, vertices):
-        import torch
+        if not isinstance(vertices, np.ndarray) and hasattr(vertices, "device"):   # a tensor: torch is loaded
+            import torch
 
-        if isinstance(vertices, torch.Tensor):
             w = torch.as_tensor(self.weights, dtype=vertices.dtype, device=vertices.device)
             idx = torch.as_tensor(self.vertex_index, device=vertices.device)
             return (vertices[..., idx, :] * w[..., None]).sum(-2)

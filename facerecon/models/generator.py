@@ -210,8 +210,10 @@ class MeshGenerator(nn.Module):
         """What the blocks deform, per level: ``[(B, V_l, 3)]`` in the normalized crop frame."""
         return self._posed_priors(landmarks)[0]
 
-    def _posed_priors(self, landmarks: torch.Tensor) -> tuple[list[torch.Tensor], tuple | None]:
-        """The priors and, for the mean face, its weak-perspective pose ``(s (B,), R (B, 3, 3), t (B, 2))``."""
+    def _posed_priors(self, landmarks: torch.Tensor, pose: tuple | None = None
+                      ) -> tuple[list[torch.Tensor], tuple | None]:
+        """The priors and, for the mean face, its weak-perspective pose ``(s (B,), R (B, 3, 3), t (B, 2))``
+        (fitted to ``landmarks`` unless given)."""
         batch = landmarks.shape[0]
         levels = [getattr(self, f"prior_{level}") for level in range(self.config.blocks)]
         if self.config.prior == "hemisphere":
@@ -220,7 +222,8 @@ class MeshGenerator(nn.Module):
             raise RuntimeError("the mean-face prior is not set: call set_mean_face (the trainer does it from the "
                                "training data) or load a trained state dict")
         with torch.no_grad():
-            pose = fit_weak_perspective(self.prior_landmarks, landmarks / CROP_SIZE)
+            if pose is None:
+                pose = fit_weak_perspective(self.prior_landmarks, landmarks / CROP_SIZE)
             posed = [apply_weak_perspective(p, *pose) for p in levels]
             # depth is not observed: centre it like the GT meshes (zero mean depth over the finest level)
             depth = posed[-1][..., 2:].mean(1, keepdim=True)
@@ -249,9 +252,10 @@ class MeshGenerator(nn.Module):
         """Meshes after each block: ``[(B, 141, 3), (B, 491, 3), ...]`` (normalized crop frame)."""
         return self.deform(images, landmarks)[1]
 
-    def deform(self, images: torch.Tensor, landmarks: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def deform(self, images: torch.Tensor, landmarks: torch.Tensor, pose: tuple | None = None
+               ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``(inputs, outputs)``: each block's mesh before and after its deformation (for the Laplacian and
-        move terms)."""
+        move terms). ``pose``: the mean face's pose when computed elsewhere (the ONNX export), else fitted."""
         if landmarks.ndim != 3 or landmarks.shape[1:] != (N_LANDMARKS, 2):
             raise ValueError(f"landmarks must be (B, {N_LANDMARKS}, 2) crop pixels, got {tuple(landmarks.shape)}")
         if landmarks.shape[0] != images.shape[0]:
@@ -262,7 +266,7 @@ class MeshGenerator(nn.Module):
             stage_outputs = self.encoder(images)
             features = [stage_outputs[s] for s in self.config.feature_stages]
         batch = images.shape[0]
-        priors, pose = self._posed_priors(landmarks)
+        priors, pose = self._posed_priors(landmarks, pose)
         vertices = priors[0]
         code = None
         if self.config.landmarks != "none":

@@ -14,6 +14,10 @@ output width) and aggregates with a CSR sparse-dense product ``A·(X W1ᵀ)``. S
 (the same for every vertex, e.g. the landmark code) is projected once per image, and nothing of width ``ΣC_i`` is
 built per vertex. On a CPU the generator's time goes to memory traffic, not arithmetic, and the concatenated
 input of the last block (``B × 7,001 × ~700`` floats) was most of it.
+
+``gather=True`` (an attribute, set by :mod:`.export` on a copy of a trained generator) aggregates through a
+padded neighbour table instead of the sparse product: gathers and a sum, which ONNX can express and sparse
+tensors cannot. Same result up to the order of the additions.
 """
 
 from __future__ import annotations
@@ -66,6 +70,23 @@ def adjacency(edges: torch.Tensor, n_vertices: int, mean: bool = False) -> torch
         return coo.coalesce().to_sparse_csr()
 
 
+def neighbour_table(edges: torch.Tensor, n_vertices: int, mean: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The adjacency of :func:`adjacency` as a padded table: ``index (V, D)`` of each vertex's in-neighbours
+    (``D`` the largest in-degree; padding points at row ``V``) and ``weight (V, D)`` (1, or ``1 / deg`` with
+    ``mean``; 0 on padding)."""
+    src, dst = edges.cpu()
+    order = torch.argsort(dst * n_vertices + src)
+    src, dst = src[order], dst[order]
+    counts = torch.bincount(dst, minlength=n_vertices)
+    slot = torch.arange(len(dst)) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    width = int(counts.max()) if len(dst) else 1
+    index = torch.full((n_vertices, width), n_vertices, dtype=torch.long)
+    weight = torch.zeros(n_vertices, width)
+    index[dst, slot] = src
+    weight[dst, slot] = 1.0 / counts[dst].float() if mean else 1.0
+    return index.to(edges.device), weight.to(edges.device)
+
+
 AGGREGATIONS = ("add", "mean")
 
 
@@ -88,6 +109,8 @@ class MeshGraphConv(nn.Module):
         self.lin_root = nn.Linear(in_channels, out_channels, bias=False)
         self.reset_parameters()      # PyG's GraphConv initializes its two layers once more after building them
         self._adjacency: dict[tuple, torch.Tensor] = {}
+        self.gather = False
+        self._tables: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def reset_parameters(self) -> None:
         """PyG's ``Linear`` initialization: weights Kaiming-uniform (a = √5) over the input width, the bias uniform
@@ -104,11 +127,30 @@ class MeshGraphConv(nn.Module):
             self._adjacency = {key: adjacency(edges, n_vertices, self.aggr == "mean").to(dtype)}
         return self._adjacency[key]
 
+    def _table_for(self, edges: torch.Tensor, n_vertices: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`neighbour_table`, built once per graph (outside an ONNX trace: the export warms it)."""
+        key = (edges.data_ptr(), int(edges.shape[1]), int(n_vertices), edges.device)   # ints: a trace passes tensors
+        if key not in self._tables:
+            self._tables = {key: neighbour_table(edges, n_vertices, self.aggr == "mean")}
+        return self._tables[key]
+
     def _degrees(self, edges: torch.Tensor, n_vertices: int, dtype: torch.dtype) -> torch.Tensor:
         """``(V, 1)``: the adjacency's row sums (how many neighbours each vertex sums; 1 for a mean, 0 for a
         vertex without neighbours)."""
+        if self.gather:
+            return self._table_for(edges, n_vertices)[1].sum(1, keepdim=True).to(dtype)
         counts = torch.bincount(edges[1], minlength=n_vertices).to(dtype)[:, None]
         return counts.clamp(max=1) if self.aggr == "mean" else counts
+
+    def _aggregate(self, rel: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+        """``A · rel`` for ``rel (B, V, C)``: each vertex's sum (or mean) of its neighbours' rows → ``(B, V, C)``."""
+        b, v, _ = rel.shape
+        if self.gather:
+            table, weights = self._table_for(edges, v)
+            padded = torch.cat([rel, rel.new_zeros(b, 1, rel.shape[2])], 1)   # row V: the padding's zero
+            return (padded[:, table] * weights.to(rel)[None, :, :, None]).sum(2)
+        adj = self._adjacency_for(edges, v, rel.dtype)
+        return torch.sparse.mm(adj, rel.transpose(0, 1).reshape(v, -1)).reshape(v, b, -1).transpose(0, 1)
 
     def forward_parts(self, parts: list[torch.Tensor], edges: torch.Tensor) -> torch.Tensor:
         """``forward(cat(parts, -1))`` without the concatenation: ``parts`` are ``(B, V, C_i)`` or ``(B, C_i)``
@@ -117,11 +159,8 @@ class MeshGraphConv(nn.Module):
         both = torch.cat([self.lin_rel.weight, self.lin_root.weight], 0)         # (2·out, ΣC_i)
         per_vertex, per_image = project_parts(parts, both, n_vertices)
         out_channels = self.lin_rel.weight.shape[0]
-        b = per_vertex.shape[0]
         rel, root = per_vertex[..., :out_channels], per_vertex[..., out_channels:]
-        adj = self._adjacency_for(edges, n_vertices, rel.dtype)
-        agg = torch.sparse.mm(adj, rel.transpose(0, 1).reshape(n_vertices, -1)).reshape(n_vertices, b, -1)
-        out = agg.transpose(0, 1) + root
+        out = self._aggregate(rel, edges) + root
         if per_image is not None:     # Σ_j W1 c = deg(i)·W1 c for a part c shared by all vertices (mean: W1 c)
             rel_c, root_c = per_image[:, :out_channels], per_image[:, out_channels:]
             out = out + self._degrees(edges, n_vertices, out.dtype) * rel_c[:, None, :] + root_c[:, None, :]
@@ -133,11 +172,8 @@ class MeshGraphConv(nn.Module):
         squeeze = x.ndim == 2
         if squeeze:
             x = x[None]
-        b, v, _ = x.shape
         rel = x @ self.lin_rel.weight.T                                    # (B, V, out): project first
-        adj = self._adjacency_for(edges, v, rel.dtype)
-        agg = torch.sparse.mm(adj, rel.transpose(0, 1).reshape(v, -1)).reshape(v, b, -1).transpose(0, 1)
-        out = agg + self.lin_root(x)
+        out = self._aggregate(rel, edges) + self.lin_root(x)
         if self.lin_rel.bias is not None:
             out = out + self.lin_rel.bias
         return out[0] if squeeze else out

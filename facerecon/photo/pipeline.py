@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
-from ..comparison.predictors import generator_prediction
+from ..comparison.prediction import Predictor, exported_prediction
 from ..comparison.robustness import denoise_blind
 from ..data.camera import CropBox, crop_image
-from ..data.morphable import LANDMARKS_SV
+from ..data.landmark_uv import LANDMARKS_SV
 from ..landmarks.mediapipe68 import mediapipe_points, to_ibug68
-from ..training.model_files import LoadedModel
+from ..models.onnx_runtime import OnnxGenerator
 from .framing import LandmarkFraming, crop_to_image
+
+if TYPE_CHECKING:   # torch is imported only for a torch model
+    from ..training.model_files import LoadedModel
+
+PhotoModel = Union["LoadedModel", OnnxGenerator]
 
 
 class NoFaceError(ValueError):
@@ -56,11 +62,11 @@ class PhotoReconstructor:
     switches step 1 off.
     """
 
-    def __init__(self, model: LoadedModel, framing: LandmarkFraming, ranking: dict[float, list[str]] | None):
+    def __init__(self, model: PhotoModel, framing: LandmarkFraming, ranking: dict[float, list[str]] | None):
         self.model = model
         self.framing = framing
         self.ranking = ranking
-        self.predict = generator_prediction(model.generator, LANDMARKS_SV)
+        self.predict = model_prediction(model)
 
     def __call__(self, image: np.ndarray) -> PhotoReconstruction:
         """Reconstruct the face MediaPipe finds in ``image (H, W, 3)`` uint8 RGB; :class:`NoFaceError` when none."""
@@ -87,6 +93,16 @@ class PhotoReconstructor:
                                    landmarks68=crop_to_image(box, prediction.landmarks)[:, :2],
                                    detector_landmarks68=detected, crop=crop, denoiser=denoiser,
                                    ms=sum(clock.ms.values()), stage_ms=clock.ms)
+
+
+def model_prediction(model: PhotoModel) -> Predictor:
+    """The predictor of a torch model (:class:`~facerecon.training.model_files.LoadedModel`) or of its ONNX
+    export (:class:`OnnxGenerator`), reading the 68 landmarks on the mesh at SynthFace's landmark (s, v)."""
+    if isinstance(model, OnnxGenerator):
+        return exported_prediction(model, LANDMARKS_SV)
+    from ..comparison.predictors import generator_prediction
+
+    return generator_prediction(model.generator, LANDMARKS_SV)
 
 
 class _StageClock:

@@ -26,16 +26,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .kernel_settings import KERNEL_SETTINGS
 from .parameters import declared_parameters
 from .provenance import git_commit
 from .runner import list_notebooks
 from .smoke_reference import RULE, at_rounding_floor, derive_reference, prediction_factor, reference_path
 
-KERNEL_SETTINGS: dict[str, dict[str, str]] = {
-    "native": {},
-    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
-             "OPENBLAS_CORETYPE": "Haswell"},
-}
 REAL_SAMPLES_PARAMETER = "real_samples_dir"
 NO_REAL_SAMPLES = "_kernels/no-real-samples"   # a folder that never exists: the chapters run without them
 SUMMARY = re.compile(r"^=+ (.*(?:passed|failed|error).*) in [\d.]+s.*=+$", re.MULTILINE)

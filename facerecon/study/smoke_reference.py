@@ -7,7 +7,7 @@ with ``tests/smoke_reference/<stem>.json`` within a tolerance per number, derive
 derive`` from runs of every chapter that differ only in what a CPU or chance may change:
 
 - ``A``: native kernels, seed 0 (the reference values);
-- ``B``: the AVX2 kernel settings of :data:`facerecon.study.kernels.KERNEL_SETTINGS` (other code paths in oneDNN,
+- ``B``: the AVX2 kernel settings of :data:`facerecon.study.kernel_settings.KERNEL_SETTINGS` (other code paths in oneDNN,
   ATen, MKL and OpenBLAS), seed 0: what another CPU does to the bits;
 - ``S1 … Sk``: native kernels, seeds ``1 … k``: how far training can move a number at all. A CPU's rounding
   differences, amplified by training, decorrelate a trained number at most as much as another seed does.
