@@ -16,6 +16,19 @@ REAL_SAMPLES = ROOT.parent / "shared" / "real-samples"
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """A test that runs `facerecon reconstruct` in-process sets torch's thread count (``--threads``, 1 by default);
+    later tests that recompute a chapter's number to 1e-9 must run with the threads the chapters ran with."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    threads = torch.get_num_threads() if torch is not None else None
+    yield
+    if threads is not None and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

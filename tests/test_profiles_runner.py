@@ -156,4 +156,20 @@ def test_nbval_pages_keeps_the_runs_outputs_for_the_book(tmp_path):
     assert executed.cells[1].execution_count == 2
     info = (root / "_executed" / "run_info.md").read_text()
     row = [line for line in info.splitlines() if "`00_toy`" in line]
-    assert row and float(row[0].split("|")[2].split()[0]) > 0
+    assert row and row[0].split("|")[2].strip() == "`smoke`" and float(row[0].split("|")[4].split()[0]) > 0
+
+
+def test_the_run_table_keeps_every_chapters_last_run(tmp_path):
+    """Rerunning one chapter (another profile, another commit) replaces its row only: the intro said which
+    profile made every page from the last command alone, so one rerun hid the other chapters' provenance."""
+    from facerecon.study.runner import write_run_info
+
+    write_run_info(tmp_path, "cpu", [{"notebook": "00_data", "profile": "cpu", "wall_time_s": 2055.0},
+                                     {"notebook": "01_noise", "profile": "cpu", "wall_time_s": 1163.0}])
+    write_run_info(tmp_path, "smoke", [{"notebook": "01_noise", "profile": "smoke", "wall_time_s": 12.5}])
+    info = (tmp_path / "_executed" / "run_info.md").read_text()
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:5]]
+            for line in info.splitlines() if line.startswith("| `")}
+    assert rows["`00_data`"][0] == "`cpu`" and rows["`00_data`"][2] == "2055.0 s"
+    assert rows["`01_noise`"][0] == "`smoke`" and rows["`01_noise`"][2] == "12.5 s"
+    assert "several runs" in info

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from markdown_it import MarkdownIt
 
-from facerecon.figures.tables import markdown_table
+from facerecon.figures.tables import interval_cell, markdown_table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rendered_cells(markdown: str) -> tuple[list[str], list[list[str]]]:
@@ -28,3 +32,24 @@ def test_a_pipe_in_a_header_or_cell_stays_inside_its_cell():
     header, rows = _rendered_cells(table)
     assert header == ["sample", "|yaw| (°)", "NME"]
     assert rows == [["a", "12.5", "3.25"], ["b|c", "–", "1"]]
+
+
+def test_every_table_row_of_the_readme_renders_in_a_table():
+    """A blank line inside README's chapter table cut it: rows 05–09 showed as raw pipe text."""
+    text = (ROOT / "README.md").read_text()
+    table_lines = [line for line in text.splitlines()
+                   if line.startswith("|") and not set(line) <= set("|-: ")]
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    rendered_rows = sum(token.type == "tr_open" for token in tokens)
+    assert rendered_rows == len(table_lines)
+
+
+def test_intervals_share_one_fixed_point_style():
+    """08 mixed ``+0.00013`` with ``-1.77e-05`` and 05 printed ``-0.00000``: every interval is fixed point, its
+    decimals showing two significant digits of the half-width, without a negative zero."""
+    assert interval_cell(0.00013, 0.00005, 0.00021, signed=True) == "+0.000130 [+0.000050, +0.000210]"
+    assert interval_cell(-1.77e-05, -2.9e-05, -0.6e-05, signed=True) == "-0.000018 [-0.000029, -0.000006]"
+    assert interval_cell(0.00353, 0.0033, 0.00383) == "0.00353 [0.00330, 0.00383]"
+    assert interval_cell(-0.000001, -0.3, 0.3, signed=True) == "+0.00 [-0.30, +0.30]"
+    assert interval_cell(0.4, None, None, signed=True) == "+0.40 (no interval: one seed)"
+    assert interval_cell(1.5, float("nan"), 2.0) == "1.5 (no interval: one seed)"

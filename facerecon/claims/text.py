@@ -124,17 +124,34 @@ def vertices(results: Results) -> dict[str, Any]:
                "04_generator_discriminator")
 
 
+def disk_rim(vertices: int, faces: int) -> int:
+    """The rim vertices a triangulated disk (a hemisphere) with these counts must have: Euler's ``V − E + F = 1``
+    gives ``E = V + F − 1``, and every inner edge bounds two triangles, so ``rim = 2E − 3F``."""
+    return 2 * (vertices + faces - 1) - 3 * faces
+
+
 def hemisphere(results: Results) -> dict[str, Any]:
+    """§3.3.1: the template's counts. A triangulated hemisphere with V vertices and F triangles exists only when
+    :func:`disk_rim` lies between 3 and V; the study's template is measured (04: its Euler characteristic and rim)."""
     claim = "the semi-sphere comprises 141 vertices and 210 polygons"
     res = results.get("04_generator_discriminator")
     if res is None:
         return pending("text-hemisphere", "§3.3.1", claim, "141 / 210", "04_generator_discriminator", "the template")
     first = res["paper_layout"]["mesh_levels"][0]
-    ok = (first["vertices"], first["faces"]) == (141, 210)
-    return row("text-hemisphere", "§3.3.1", claim, "141 / 210",
-               f"{first['vertices']} vertices, {first['faces']} faces",
-               REPRODUCED if ok else NOT_REPRODUCED, "the study's graded hemisphere is built to these counts",
-               "04_generator_discriminator")
+    rim = disk_rim(141, 210)
+    measured = (f"{first['vertices']} vertices, {first['faces']} triangles, Euler characteristic "
+                f"{first.get('euler', '?')}, {first.get('rim_vertices', '?')} on the rim")
+    if not 3 <= rim <= 141:
+        return row("text-hemisphere", "§3.3.1", claim, "141 / 210", measured, INCONSISTENT,
+                   f"no triangulated hemisphere has these counts: it would need {rim} rim vertices",
+                   "04_generator_discriminator")
+    ok = (first["vertices"], first["faces"], first.get("euler"), first.get("rim_vertices")) == (141, 210, 1, rim)
+    why = (f"a triangulated hemisphere with these counts needs {rim} of its vertices on the rim (E = V + F − 1 = "
+           f"350 edges); the study's template is one (a disk, χ = 1), so the counts are consistent and the "
+           "design can be built as stated" if ok else
+           f"the study's template is not a {rim}-rim disk with these counts")
+    return row("text-hemisphere", "§3.3.1", claim, "141 / 210", measured, REPRODUCED if ok else NOT_REPRODUCED,
+               why, "04_generator_discriminator")
 
 
 def unet_md_best(results: Results) -> dict[str, Any]:

@@ -8,8 +8,9 @@ not overlap; otherwise the difference is "not detectable at this budget".
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from ..figures.tables import interval_cell
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -34,11 +35,10 @@ def pending(claim_id: str, where: str, claim: str, reported: Any, chapter: str, 
                "under this profile yet", chapter)
 
 
-def interval_text(mean: float, lo: float | None, hi: float | None, digits: int = 3) -> str:
-    """``"+m [+lo, +hi]"``; an interval that does not exist (one training seed: stored as None) is said so."""
-    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return f"{mean:+.{digits}g} (no interval: one seed)"
-    return f"{mean:+.{digits}g} [{lo:+.{digits}g}, {hi:+.{digits}g}]"
+def interval_text(mean: float, lo: float | None, hi: float | None) -> str:
+    """``"+m [+lo, +hi]"`` (signed, the book's one interval style: :func:`~facerecon.figures.tables.interval_cell`);
+    an interval that does not exist (one training seed: stored as None) is said so."""
+    return interval_cell(mean, lo, hi, signed=True)
 
 
 def paired_direction(diff: dict[str, Any]) -> int:

@@ -14,15 +14,14 @@ from ..mesh.frame import CROP_SIZE
 from ..mesh.ops import vertex_normals
 from ..training.stability import moving_average
 from .plotly_offline import CROP_CAMERA, mesh_trace
-from .tables import markdown_table
+from .tables import interval_cell, markdown_table
 
 GREY_LIGHT = Light(direction=(0.3, 0.4, 1.0), ambient=0.3, diffuse=0.75, specular=0.05)
 
 
 def interval(entry: dict, digits: int = 5) -> str:
-    """``mean [lo, hi]`` of a ``{"mean", "ci95"}`` summary."""
-    lo, hi = entry["ci95"]
-    return f"{entry['mean']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    """``mean [lo, hi]`` of a ``{"mean", "ci95"}`` summary, ``digits`` decimals."""
+    return interval_cell(entry["mean"], *entry["ci95"], decimals=digits)
 
 
 def table3(rows: list[dict], *, digits: int = 5) -> str:
@@ -43,7 +42,7 @@ def paired_table(differences: dict[str, dict], *, digits: int = 5) -> str:
     """Markdown of paired differences ``row − ours`` (``{label: {metric: {"mean", "ci95", "detectable"}}}``)."""
     def cell(d, k):
         mark = "" if d["detectable"] else " (within noise)"
-        return f"{d['mean']:+.{k}f} [{d['ci95'][0]:+.{k}f}, {d['ci95'][1]:+.{k}f}]{mark}"
+        return interval_cell(d["mean"], *d["ci95"], signed=True, decimals=k) + mark
     return markdown_table(["row − ours", "Δ CD / point", "Δ EMD / point", "Δ NME 2D", "Δ NME 3D"],
                           [[label, cell(d["cd"], digits), cell(d["emd"], 4), cell(d["nme2d"], 2), cell(d["nme3d"], 2)]
                            for label, d in differences.items()])

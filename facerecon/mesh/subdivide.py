@@ -19,6 +19,18 @@ def unique_edges(faces: np.ndarray) -> np.ndarray:
     return np.unique(np.sort(e, axis=1), axis=0)
 
 
+def surface_topology(faces: np.ndarray, n_vertices: int) -> dict[str, int]:
+    """Counts that say what surface ``faces (F, 3)`` on ``n_vertices`` is: vertices, faces, edges, rim vertices
+    (on an edge of one face only) and the Euler characteristic ``V − E + F`` (1 for a disk such as a hemisphere,
+    2 for a closed sphere)."""
+    faces = np.asarray(faces)
+    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    edges, uses = np.unique(e, axis=0, return_counts=True)
+    rim = np.unique(edges[uses == 1])
+    return {"vertices": int(n_vertices), "faces": len(faces), "edges": len(edges), "rim_vertices": len(rim),
+            "euler": int(n_vertices) - len(edges) + len(faces)}
+
+
 @dataclass(frozen=True)
 class Subdivision:
     """One subdivision step: ``edges (E, 2)`` whose midpoints are the new vertices ``V .. V+E-1``, and the

@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .discriminator import DiscriminatorConfig, MeshDiscriminator
 from ..mesh.frame import CROP_SIZE
+from ..mesh.subdivide import surface_topology
 from .encoder import EncoderConfig
 from .generator import GeneratorConfig, MeshGenerator
 
@@ -77,8 +78,7 @@ def summary(name: str = "paper") -> dict:
         "input": [3, CROP_SIZE, CROP_SIZE],
         "encoder": {"stem": list(generator.encoder.stem(image).shape[1:]),
                     "stages": [list(s.shape[1:]) for s in stages]},
-        "mesh_levels": [{"vertices": int(m.shape[1]), "faces": int(generator.faces(level).shape[0])}
-                        for level, m in enumerate(meshes)],
+        "mesh_levels": [surface_topology(generator.faces(level).numpy(), m.shape[1]) for level, m in enumerate(meshes)],
         "discriminator": {"gcn_block_width": arch.discriminator.block_width},
         "parameters": {"encoder": enc_params, "decoder": count_parameters(generator) - enc_params,
                        "discriminator": count_parameters(discriminator)},

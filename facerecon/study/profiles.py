@@ -1,7 +1,7 @@
 """Run profiles: one YAML per profile (``profiles/<name>.yaml``) with a section per notebook.
 
-``smoke`` (CI, nbval: seconds per notebook), ``cpu`` (``make book`` without a GPU: within 90 minutes for the
-whole book on 2 cores), ``gpu`` (paper scale, chosen automatically when CUDA is available).
+``smoke`` (CI, nbval: seconds per notebook), ``cpu`` (``make book`` without a GPU: a budget of 150 minutes for
+the whole book on 2 cores), ``gpu`` (paper scale, chosen automatically when CUDA is available).
 """
 
 from __future__ import annotations

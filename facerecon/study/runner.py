@@ -6,6 +6,7 @@ its key results to ``_results/<profile>/<stem>.json`` through :func:`facerecon.s
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -22,6 +23,8 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 REAL_DATA_TAG = "real-data"   # a cell that shows real samples: its outputs are never stored in the notebook
 STORED_COMMIT = "commit not-stored"   # what the stored outputs say instead of the commit that made them
 COMMIT_TEXT = re.compile(r"commit [0-9a-f]{7,40}(?:\+dirty)?")
+# ipykernel warns on every start that its local TCP sockets are unencrypted; the kernel logs errors only
+QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)
 
 
 def list_notebooks(root: Path) -> dict[str, Path]:
@@ -38,6 +41,7 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
     """
     import papermill
 
+    os.environ["TQDM_DISABLE"] = "1"   # the kernels inherit it: a page never shows a progress bar as raw stderr
     root = root or find_root()
     profile = resolve_profile_name(profile)
     sections = load_profile(profile, root)
@@ -63,7 +67,7 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
         print(f"[facerecon] executing {stem} under profile {profile!r}", flush=True)
         papermill.execute_notebook(str(notebooks[stem]), str(out_dir / f"{stem}.ipynb"), parameters=params,
                                    cwd=str(root), kernel_name="python3", progress_bar=progress,
-                                   log_output=False)
+                                   log_output=False, extra_arguments=list(QUIET_KERNEL))
         wall = round(time.perf_counter() - start, 2)
         if not results_file.is_file():
             raise RuntimeError(f"{stem} ran but wrote no results file {results_file}: every notebook must "
@@ -73,13 +77,32 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
     return records
 
 
+RUN_INFO = "run_info.json"   # in _executed/: every chapter's last run, whichever command ran it
+
+
 def write_run_info(root: Path, profile: str, records: list[dict[str, Any]]) -> None:
-    """The page fragment the book's intro includes: which profile produced the pages, and how long each took
-    (NaN when the pages were not timed, e.g. the smoke outputs stored in the notebooks)."""
-    rows = "\n".join(f"| `{r['notebook']}` | {r['wall_time_s']:.1f} s |" for r in records)
-    (root / "_executed" / "run_info.md").write_text(
-        f"The executed pages of this build come from the **`{profile}`** profile, commit `{git_commit(root)}`.\n\n"
-        f"| notebook | execution time |\n|---|---|\n{rows}\n")
+    """The page fragment the book's intro includes (``_executed/run_info.md``): for every chapter executed so far,
+    the profile, commit and wall time of its last run. ``records`` (this run's chapters) update
+    ``_executed/run_info.json``; chapters run earlier keep their rows, so rerunning one chapter does not hide the
+    others' provenance."""
+    executed = root / "_executed"
+    executed.mkdir(exist_ok=True)
+    store = executed / RUN_INFO
+    runs = json.loads(store.read_text()) if store.is_file() else {}
+    commit = git_commit(root)
+    for r in records:
+        runs[r["notebook"]] = {"profile": r.get("profile", profile), "commit": commit,
+                               "wall_time_s": r["wall_time_s"]}
+    store.write_text(json.dumps(runs, indent=1, sort_keys=True))
+    profiles = sorted({run["profile"] for run in runs.values()})
+    heading = (f"The executed pages of this build come from the **`{profiles[0]}`** profile."
+               if len(profiles) == 1 else
+               f"The executed pages of this build come from several runs (profiles {', '.join(profiles)}): each "
+               "chapter's row says which.")
+    rows = "\n".join(f"| `{stem}` | `{run['profile']}` | `{run['commit']}` | {run['wall_time_s']:.1f} s |"
+                     for stem, run in sorted(runs.items()))
+    (executed / "run_info.md").write_text(
+        f"{heading}\n\n| notebook | profile | commit | execution time |\n|---|---|---|---|\n{rows}\n")
 
 
 def store_smoke_outputs(root: Path | None = None, only: Iterable[str] | None = None,
@@ -107,7 +130,7 @@ def store_smoke_outputs(root: Path | None = None, only: Iterable[str] | None = N
         print(f"[facerecon] executing {stem} in place with its smoke parameters", flush=True)
         nb = nbformat.read(path, as_version=4)
         NotebookClient(nb, timeout=timeout_s, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       extra_arguments=list(QUIET_KERNEL), resources={"metadata": {"path": str(path.parent)}}).execute()
         for cell in nb.cells:
             cell.get("metadata", {}).pop("execution", None)
             if REAL_DATA_TAG in cell.get("metadata", {}).get("tags", []):
