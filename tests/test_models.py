@@ -246,3 +246,28 @@ def test_info_cli_json(capsys):
     assert main(["info", "--json", "--config", "smoke"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["mesh_levels"][-1]["vertices"] == 491
+
+
+def test_prior_only_copy_outputs_the_posed_prior_and_leaves_the_model_alone():
+    """09 compares the shipped model with its own prior on real faces: the copy must output exactly what the
+    blocks deform (the posed mean face), and the trained model must keep what it learned."""
+    from facerecon.mesh.template import hemisphere
+    from facerecon.data.landmark_uv import LANDMARKS_SV
+    from facerecon.models.generator import GeneratorConfig, MeshGenerator
+
+    torch.manual_seed(0)
+    config = GeneratorConfig(blocks=2, hidden=16, prior="mean_face", landmarks="residual", landmark_shape=True)
+    generator = MeshGenerator(config)
+    template = hemisphere(config.template)
+    dist = ((template.uv[:, None] - LANDMARKS_SV[None]) ** 2).sum(-1)
+    generator.set_mean_face(template.vertices * [1.0, 1.2, 0.5], template.uv, template.faces, dist.argmin(0))
+    with torch.no_grad():
+        for parameter in generator.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    generator.eval()
+    images, landmarks = torch.rand(2, 3, 113, 113), 56.5 + 15 * torch.randn(2, 68, 2)
+    with torch.no_grad():
+        trained, prior = generator(images, landmarks)[-1], generator.prior_only()(images, landmarks)[-1]
+        torch.testing.assert_close(prior, generator.priors(landmarks)[-1], rtol=0, atol=0)
+        assert (trained - prior).abs().max() > 1e-3
+        torch.testing.assert_close(generator(images, landmarks)[-1], trained, rtol=0, atol=0)

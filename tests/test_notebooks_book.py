@@ -270,6 +270,7 @@ def test_table3_results_schema_and_a_row_reproduces(smoke_run, root):
     from facerecon.comparison.scoring import score_faces
     from facerecon.data.generate import load_synthface
     from facerecon.data.synthface import SynthFaceConfig
+    from facerecon.training.cached import train_settings
 
     res, params = _record("05_table3_comparison", root)
     rows = [r for r in res["table"] if r["dataset"] == "SynthFace v2 test"]
@@ -281,7 +282,11 @@ def test_table3_results_schema_and_a_row_reproduces(smoke_run, root):
         assert r["cd"]["ci95"][0] <= r["cd"]["mean"] <= r["cd"]["ci95"][1]
     assert all(r["n"] == params["eval_n"] for r in rows if "MediaPipe" not in r["method"])
     assert set(res["lr_selection"]) >= learned
-    assert all(len(v["values"]) == len(params["lr_multipliers"]) for k, v in res["lr_selection"].items() if k in learned)
+    assert all(len(v["values"]) == len(params["lr_multipliers"]) for k, v in res["lr_selection"].items()
+               if k in learned - {"ours"})
+    # one definition of ours: trained once at the profile's settings, never tuned here
+    assert res["lr_selection"]["ours"]["tuned"] is None and len(res["lr_selection"]["ours"]["values"]) == 1
+    assert res["lr_selection"]["ours"]["chosen"] == train_settings(params)["lr_generator"]
     assert res["reported"]["table3"]["Ours"] == list(PAPER_TABLE3["Ours"])
     assert margins()["AFLW2000-3D EMD"]["rank"] == 5
     assert "light from the camera axis (degrees)" in res["robustness"]["curves"]
@@ -395,7 +400,7 @@ def test_the_checks_find_what_they_look_for():
     assert READS_REAL_SAMPLES.search('real_root = (find_root() / real_samples_dir).resolve()')
 
 
-def test_claims_chapter_recomputes_from_the_chapters_results(smoke_run, root):
+def test_claims_chapter_decides_what_its_chapters_measured(smoke_run, root):
     from facerecon.claims import CHAPTERS, evaluate_claims
     from facerecon.claims.verdicts import VERDICTS
 
@@ -407,8 +412,30 @@ def test_claims_chapter_recomputes_from_the_chapters_results(smoke_run, root):
             chapters[stem] = load_results(stem, "smoke", root)["results"]
         except FileNotFoundError:
             chapters[stem] = None
-    assert res["claims"] == evaluate_claims(chapters)
-    assert {c["id"] for c in res["claims"]} >= {"text-aflw-emd-582", "text-vertices", "T1-unet_md-psnr-0.1"}
+    claims = {c["id"]: c for c in res["claims"]}
+    assert len(claims) == len(evaluate_claims({}))            # every claim once, whatever was measured
+    # a chapter that has results decides its claims; only chapters without results leave claims pending
+    for c in res["claims"]:
+        if c["chapter"] in chapters and chapters[c["chapter"]] is not None:
+            assert c["verdict"] != "pending", c["id"]
+    # Table 1, recomputed naively from 01's cells: reproduced exactly when within 2 standard errors of our mean
+    from facerecon.denoise.evaluation import REPORTED
+    table1 = chapters["01_noise_table1"]["table1"]
+    for method, metrics in REPORTED.items():
+        for metric, reported in metrics.items():
+            for k, level in enumerate(("0.1", "0.25", "0.5", "0.75")):
+                mean, std = table1[method][metric][level]
+                within = abs(reported[k] - mean) <= 2 * std / table1[method]["n"] ** 0.5
+                assert (claims[f"T1-{method}-{metric}-{float(level):g}"]["verdict"] == "reproduced") == within
+    # Table 3's orders, recomputed naively from 05's paired differences (family − ours)
+    from facerecon.comparison.reported import COLUMNS, PAPER_TABLE3
+    analogue = {"3DDFA": "landmark 3DMM fit", "Deep3D": "3DMM regression CNN", "DECA": "3DMM regression CNN"}
+    for method, family in analogue.items():
+        for j, column in enumerate(COLUMNS):
+            d = chapters["05_table3_comparison"]["paired_to_ours"][f"{family} (dataset)"][column.split()[-1].lower()]
+            paper_ours_lower = PAPER_TABLE3["Ours"][j] < PAPER_TABLE3[method][j]
+            agrees = (d["ci95"][0] > 0) if paper_ours_lower else (d["ci95"][1] < 0)
+            assert (claims[f"T3-order-{method}-{column}"]["verdict"] == "reproduced") == agrees
 
 
 def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
@@ -441,9 +468,10 @@ def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
     assert rows["without augmentation"] == load_results("02_augmentation", "smoke", root)["results"]["table4_row"]
     for row in trained:   # each trained row's difference is its mean minus the full model's
         assert row["delta_vs_full"]["cd"]["mean"] == pytest.approx(row["cd"]["mean"] - res["full"]["cd"]["mean"])
-    # the full model is ours of Table 3: 05's validated learning rate on the profile's training settings
-    chosen = load_results("05_table3_comparison", "smoke", root)["results"]["lr_selection"]["ours"]["chosen"]
-    assert res["full_settings"] == {**train_settings(params), "lr_generator": chosen}
+    # the full model is ours of Table 3: the profile's training settings, so its first seed is the run-cache entry
+    # that 03 and 05 trained before (reused here, not trained again)
+    assert res["full_settings"] == train_settings(params)
+    assert res["training"]["full model"][0]["reused"]
     # the without-GCN row: its first seed rebuilt from the run cache and rescored on the same faces
     train = res["full_settings"]
     cfg, data = run_config("full", seed=params["seeds"][0], **get_variant("without GCN").settings(train))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .tables import table1_claims, table3_claims, table4_claims
+from .tables import table1_claims, table3_claims, table3_order_claims, table4_claims
 from .text import TEXT_CLAIMS
 
 # The chapters whose results the claims read.
@@ -23,4 +23,5 @@ def evaluate_claims(results: dict[str, dict[str, Any] | None]) -> list[dict[str,
         raise ValueError(f"results for unknown chapter(s) {sorted(unknown)}; expected some of {CHAPTERS}")
     results = {stem: results.get(stem) for stem in CHAPTERS}
     return (table1_claims(results["01_noise_table1"]) + table3_claims(results["05_table3_comparison"])
-            + table4_claims(results["06_table4_ablation"]) + [claim(results) for claim in TEXT_CLAIMS])
+            + table3_order_claims(results["05_table3_comparison"]) + table4_claims(results["06_table4_ablation"])
+            + [claim(results) for claim in TEXT_CLAIMS])

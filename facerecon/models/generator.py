@@ -184,6 +184,17 @@ class MeshGenerator(nn.Module):
             nn.init.zeros_(offset.bias)
             self.offsets.append(offset)
 
+    def prior_only(self) -> "MeshGenerator":
+        """A copy whose offset heads and landmark shape basis are zero: it outputs its prior (the mean face posed
+        by the landmarks, or the hemisphere), the baseline a trained model must beat on the same inputs."""
+        copy = MeshGenerator(self.config)
+        copy.load_state_dict(self.state_dict())
+        with torch.no_grad():
+            for name, parameter in copy.named_parameters():
+                if name.startswith(("offsets.", "shape_basis.")):
+                    parameter.zero_()
+        return copy.eval()
+
     def faces(self, level: int = -1) -> torch.Tensor:
         return getattr(self, f"faces_{level % self.config.blocks}")
 
