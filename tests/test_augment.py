@@ -131,6 +131,7 @@ def test_training_lowers_the_denoising_loss_and_the_latent_scale_is_set(tiny_spl
     model, history = train_diffusion(cfg, images, geometry, progress=False)
     assert set(history) == {"autoencoder", "denoiser"}
     assert np.mean(history["autoencoder"][-5:]) < np.mean(history["autoencoder"][:5])
+    assert np.mean(history["denoiser"][-10:]) < np.mean(history["denoiser"][:10])   # the test's name: ε-prediction
     with torch.no_grad():
         latents = model.encode(images)
     assert latents.shape == (8, 4, 8, 8) and float(latents.std()) == pytest.approx(1.0, rel=1e-3)

@@ -17,7 +17,10 @@ def test_mapping_table_is_well_formed():
     assert len(MEDIAPIPE_TO_IBUG68) == 68
     flat = [i for group in MEDIAPIPE_TO_IBUG68 for i in group]
     assert all(0 <= i < N_MEDIAPIPE for i in flat) and all(1 <= len(g) <= 2 for g in MEDIAPIPE_TO_IBUG68)
-    assert len(set(MEDIAPIPE_TO_IBUG68)) == 68                    # no two iBUG points share a source
+    assert len(set(MEDIAPIPE_TO_IBUG68)) == 68                    # no two iBUG points have the same sources
+    shared = sorted({i for i in flat if flat.count(i) > 1})
+    assert shared == [58]                                         # one MediaPipe point feeds two: iBUG 3 and 4
+    assert [k for k, group in enumerate(MEDIAPIPE_TO_IBUG68) if 58 in group] == [3, 4]
     points = np.arange(N_MEDIAPIPE * 2, dtype=float).reshape(N_MEDIAPIPE, 2)
     np.testing.assert_allclose(to_ibug68(points)[3], points[[132, 58]].mean(0))
     with pytest.raises(ValueError, match="468"):

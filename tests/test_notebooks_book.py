@@ -72,7 +72,7 @@ def test_noise_notebook_results(smoke_run, root):
     for method, entry in res["table1"].items():
         assert set(entry["psnr"]) == set(levels) == set(entry["ssim"])
         assert entry["n"] == (params["classical_n"] if method in params["classical"] else params["n_test"])
-    assert res["reported"] == REPORTED
+    assert res["reported"] == REPORTED      # the chapter stores what it compared with (checked against the paper: test_reported)
     # the learned-vs-classical gap is taken on the classical anchors' images, for every method
     for gap in res["learned_vs_classical"].values():
         assert gap["n"] == params["classical_n"] and gap["learned"] in params["methods"]

@@ -172,9 +172,12 @@ def test_real_aflw2000_samples(real_samples):
         assert np.isfinite(s.landmarks3d).all()
         assert s.landmarks2d.min() > -1 and s.landmarks2d.max() < 114
         assert abs(s.pose[1]) < np.pi / 2 + 0.2
-        # a face: the nose tip is between the eyes horizontally and below them
+        # a face: the nose tip below the eyes, and between them horizontally unless the head is turned far
         eyes = s.landmarks2d[36:48].mean(0)
         assert s.landmarks2d[30, 1] > eyes[1] - 5
+        if abs(s.pose[1]) < np.pi / 4:
+            right_eye, left_eye = s.landmarks2d[36:42, 0].mean(), s.landmarks2d[42:48, 0].mean()
+            assert min(right_eye, left_eye) < s.landmarks2d[30, 0] < max(right_eye, left_eye)
 
 
 @pytest.mark.real_samples

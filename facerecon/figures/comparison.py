@@ -137,9 +137,12 @@ def interactive_examples(sample: dict, gt_faces: np.ndarray, predictions: dict, 
     for col, (vertices, faces, error) in enumerate(meshes.values(), start=1):
         shading = {} if error is None else dict(intensity=np.round(np.minimum(error, max_error), 2),
                                                 colorscale="Turbo", showscale=col == len(meshes), cmin=0,
-                                                cmax=max_error)
+                                                cmax=max_error,
+                                                colorbar=dict(title=dict(text="distance to the GT<br>(crop pixels)",
+                                                                         side="right")))
         fig.add_trace(mesh_trace(np.round(np.asarray(vertices, np.float64), 2), faces, **shading), row=1, col=col)
         fig.update_scenes(dict(aspectmode="data", camera=CROP_CAMERA, xaxis_visible=False, yaxis_visible=False,
                                zaxis_visible=False), row=1, col=col)
-    fig.update_layout(height=420, margin=dict(l=0, r=0, t=40, b=0))
+    # the titles sit below the top edge and the toolbar stands on the right: it hid the last title
+    fig.update_layout(height=440, margin=dict(l=0, r=40, t=60, b=0), modebar=dict(orientation="v"))
     return fig

@@ -65,15 +65,25 @@ def modifications_figure(seed: int = 0) -> plt.Figure:
     return fig
 
 
-def toy_scatter(runs: dict[str, dict], config) -> plt.Figure:
-    """Generated samples of one seed per variant over the ring's modes."""
-    fig, axes = plt.subplots(1, len(runs), figsize=(2.6 * len(runs), 2.8), sharex=True, sharey=True)
+def toy_scatter(runs: dict[str, dict], config, columns: int = 3) -> plt.Figure:
+    """Generated samples of one seed per variant over the ring's modes, on axes fitted to the ring (±1.5 radius;
+    a diverged generator's far samples would otherwise shrink the ring to a dot), the share outside the view in
+    each title; ``columns`` panels per row."""
+    rows = -(-len(runs) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.4 * rows), sharex=True, sharey=True,
+                             squeeze=False)
     modes = ring_modes(config)
-    for ax, (name, run) in zip(np.atleast_1d(axes), runs.items()):
-        ax.scatter(*run["samples"][:1000].T, s=2, alpha=0.4)
-        ax.scatter(*modes.T, s=25, c="red", marker="x")
-        ax.set_title(f"{name}\n{run['modes_covered']}/{config.modes} modes", fontsize=9)
-        ax.set_aspect("equal")
+    limit = 1.5 * config.radius
+    for ax, (name, run) in zip(axes.flat, runs.items()):
+        samples = np.asarray(run["samples"][:1000])
+        outside = float(np.mean(np.abs(samples).max(1) > limit))
+        ax.scatter(*samples.T, s=3, alpha=0.4)
+        ax.scatter(*modes.T, s=30, c="red", marker="x")
+        ax.set_title(f"{name}\n{run['modes_covered']}/{config.modes} modes"
+                     + (f", {100 * outside:.0f} % outside" if outside else ""), fontsize=10)
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal")
+    for ax in list(axes.flat)[len(runs):]:
+        ax.axis("off")
     fig.tight_layout()
     return fig
 
