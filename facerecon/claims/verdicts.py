@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..figures.tables import interval_cell
+from ..study.formatting import interval_cell
 
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
@@ -36,7 +36,7 @@ def pending(claim_id: str, where: str, claim: str, reported: Any, chapter: str, 
 
 
 def interval_text(mean: float, lo: float | None, hi: float | None) -> str:
-    """``"+m [+lo, +hi]"`` (signed, the book's one interval style: :func:`~facerecon.figures.tables.interval_cell`);
+    """``"+m [+lo, +hi]"`` (signed, the book's one interval style: :func:`~facerecon.study.formatting.interval_cell`);
     an interval that does not exist (one training seed: stored as None) is said so."""
     return interval_cell(mean, lo, hi, signed=True)
 

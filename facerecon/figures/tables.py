@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..study.formatting import interval_cell  # noqa: F401 (the chapters import it from here, beside the tables)
+
 
 def format_cell(value, digits: int = 4) -> str:
     """Numbers to ``digits`` significant digits (NaN as an en dash), everything else as ``str``."""
@@ -18,23 +20,6 @@ def choices_text(values: dict, digits: int = 4) -> str:
     """A validation sweep ``{setting: score}`` as ``"setting: score, ..."`` (scores to ``digits`` significant
     digits), instead of a dict's repr with 17-digit floats."""
     return ", ".join(f"{k}: {format_cell(float(v), digits)}" for k, v in values.items())
-
-
-def interval_cell(mean: float, lo: float | None, hi: float | None, signed: bool = False, digits: int = 2,
-                  decimals: int | None = None) -> str:
-    """``"m [lo, hi]"`` in fixed point, the same style everywhere: ``decimals`` (a table column's), or by default
-    enough to show ``digits`` significant digits of the interval's half-width (so ``+0.00013`` and ``-1.77e-05``
-    become ``+0.000130 [...]`` and ``-0.000018 [...]``); never ``-0.0…``; without an interval (one seed: ``None``),
-    the mean and "one seed"."""
-    finite = lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)
-    half = (hi - lo) / 2 if finite else 0.0
-    scale = half if half > 0 else abs(mean)
-    if decimals is None:
-        decimals = max(0, digits - 1 - math.floor(math.log10(scale))) if scale > 0 else 0
-    number = lambda x: f"{round(x, decimals) + 0.0:{'+' if signed else ''}.{decimals}f}"  # noqa: E731 (+0.0: no -0)
-    if not finite:
-        return f"{number(mean)} (no interval: one seed)"
-    return f"{number(mean)} [{number(lo)}, {number(hi)}]"
 
 
 def markdown_table(header: list[str], rows: list[list], digits: int = 4) -> str:
