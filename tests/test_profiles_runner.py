@@ -124,6 +124,9 @@ def test_command_line_parameters_override_the_profile_and_are_validated(tmp_path
     from facerecon.cli.book import parse_overrides
 
     assert parse_overrides(["seed=1", "seeds=[0, 1]", "name=b"]) == {"seed": 1, "seeds": [0, 1], "name": "b"}
+    # YAML 1.1 reads 2e-3 (no dot) as text: a learning rate given so reached Adam as a string
+    assert parse_overrides(["lr=2e-3", "lrs=[1e-3, 3e-4]", "tag=e5"]) == {"lr": 0.002, "lrs": [0.001, 0.0003],
+                                                                          "tag": "e5"}
     with pytest.raises(ValueError, match="expected NAME=VALUE"):
         parse_overrides(["seed"])
     root = _toy_root(tmp_path, "00_toy: {n: 5}\n")

@@ -47,7 +47,8 @@ def _run_notebooks(args) -> int:
 
 
 def parse_overrides(pairs: list[str]) -> dict:
-    """``["seed=1", "seeds=[0, 1]"]`` → ``{"seed": 1, "seeds": [0, 1]}`` (values read as YAML)."""
+    """``["seed=1", "seeds=[0, 1]", "lr=2e-3"]`` → ``{"seed": 1, "seeds": [0, 1], "lr": 0.002}`` (values read as
+    YAML; a number YAML 1.1 reads as text, such as ``2e-3`` without a dot, is read as the number it is)."""
     import yaml
 
     overrides = {}
@@ -55,8 +56,20 @@ def parse_overrides(pairs: list[str]) -> dict:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip().isidentifier():
             raise ValueError(f"-p {pair!r}: expected NAME=VALUE with a parameter name, e.g. -p seed=1")
-        overrides[name.strip()] = yaml.safe_load(value)
+        overrides[name.strip()] = _number_if_numeric(yaml.safe_load(value))
     return overrides
+
+
+def _number_if_numeric(value):
+    """``"2e-3"`` (YAML 1.1 needs ``2.0e-3`` for a float) → ``0.002``; lists element-wise; anything else as is."""
+    if isinstance(value, list):
+        return [_number_if_numeric(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return float(value) if value.strip().lower() not in ("nan", "inf", "-inf", "infinity") else value
+        except ValueError:
+            return value
+    return value
 
 
 def _build_book(args) -> int:
