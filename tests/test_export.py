@@ -191,3 +191,42 @@ def test_reconstruct_never_imports_torch_and_gives_the_torch_models_mesh(tmp_pat
     records = [json.loads((tmp_path / run / "face.json").read_text()) for run in ("onnx", "torch")]
     assert records[0]["model"] == SHIPPED_ONNX.name and records[1]["model"] == str(SHIPPED_MODEL)
     np.testing.assert_allclose(records[0]["landmarks68"], records[1]["landmarks68"], atol=0.01)
+
+
+def test_ship_model_writes_the_safetensors_its_provenance_and_its_onnx_export(tmp_path):
+    """`facerecon ship-model` on a run-cache entry: the three files, the export naming the safetensors it was
+    made from, the photo calibration carried by both, and the same mesh through either runtime."""
+    from facerecon.photo.shipped import ship_model
+    from facerecon.study.cache import RunCache
+    from facerecon.training.cached import run_config, train_or_load
+
+    cache = RunCache(tmp_path / "cache")
+    cfg, data = run_config("full", seed=0, n_train=8, resolution=24, architecture="smoke", batch_size=2,
+                           gt_points=64, steps=1, checkpoint_every=1)
+    trained = train_or_load(cfg, data, profile="smoke", cache=cache, progress=False)
+    out = ship_model(trained.path, tmp_path / "shipped" / "m.safetensors", profile="smoke", cache=cache,
+                     validation_n=4)
+    onnx_path = out.with_suffix(".onnx")
+    assert out.is_file() and out.with_suffix(".json").is_file() and onnx_path.is_file()
+    exported, loaded = load_photo_model(onnx_path), load_model(out)
+    assert exported.provenance["exported_from"] == {"file": out.name, "sha256": file_sha256(out)}
+    assert exported.provenance["photo"] == loaded.provenance["photo"] == json.loads(
+        out.with_suffix(".json").read_text())["photo"]
+    images, landmarks = example_inputs(batch=2)
+    with torch.no_grad():
+        want = loaded.generator(images, landmarks)[-1].numpy() * 113
+    got = exported.session.run(["vertices"], {"image": images.numpy(), "landmarks": landmarks.numpy()})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-3)
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="the shipped model is not in this checkout")
+def test_export_onnx_command_writes_a_model_reconstruct_can_use_and_refuses_bad_paths(tmp_path, capsys):
+    from facerecon.cli import main
+
+    assert main(["export-onnx", str(SHIPPED_MODEL), "--out", str(tmp_path / "mine.onnx")]) == 0
+    exported = load_photo_model(tmp_path / "mine.onnx")
+    assert exported.provenance["exported_from"]["sha256"] == file_sha256(SHIPPED_MODEL)
+    assert main(["export-onnx", str(tmp_path / "absent.safetensors"), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "absent.safetensors: model not found" in capsys.readouterr().err
+    assert main(["export-onnx", str(SHIPPED_MODEL), "--out", str(tmp_path / "x.pt")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
