@@ -11,8 +11,8 @@ float rounding (tested):
 
 The graph: ``image (B, 3, 113, 113)`` RGB in [0, 1] and ``landmarks (B, 68, 2)`` crop pixels → ``vertices
 (B, V, 3)`` crop pixels (the last block's mesh: x right, y down, z towards the camera). The file's metadata
-carries what a user of the mesh needs besides (:data:`METADATA_KEYS`): the faces, each vertex's (s, v)
-coordinates, the training config and the provenance.
+carries what a user of the mesh needs besides: ``format``, ``faces``, ``output_uv`` (each vertex's (s, v)
+coordinates), ``config`` (the training config) and ``provenance``, each as JSON.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from .generator import MeshGenerator
 from .graph import MeshGraphConv
 from .onnx_runtime import ONNX_FORMAT, ONNX_SUFFIX
 
-METADATA_KEYS = ("format", "faces", "output_uv", "config", "provenance")
 OPSET = 17   # GridSample needs 16
 
 
