@@ -22,7 +22,7 @@ from facerecon.photo.pipeline import PhotoReconstructor
 from facerecon.photo.shipped import SHIPPED_MODEL, photo_calibration
 from facerecon.study.cache import RunCache
 from facerecon.training.config import named_config
-from facerecon.training.model_files import load_model, save_safetensors
+from facerecon.training.model_files import LoadedModel, load_model, save_safetensors
 from facerecon.training.trainer import CheckpointError, build_models
 
 def state_dicts_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -130,6 +130,15 @@ def test_reconstruct_round_trips_a_face_drawn_into_a_photo(face_photo, tmp_path,
     mesh = trimesh.load(tmp_path / "out" / "face.ply", process=False)
     model = load_model(SHIPPED_MODEL)
     assert len(mesh.vertices) == len(model.generator.output_uv) and len(mesh.faces) > 0
+    # the landmark check above would pass with the model's prior alone (it is handed these landmarks): the written
+    # mesh must be the trained model's (torch, in process) and not its posed prior
+    framing, ranking = photo_calibration(model)
+    photo = read_photo(path)
+    trained = PhotoReconstructor(model, framing, ranking)(photo).vertices
+    prior_model = LoadedModel(model.generator.prior_only(), model.config, model.provenance)
+    prior = PhotoReconstructor(prior_model, framing, ranking)(photo).vertices
+    np.testing.assert_allclose(mesh.vertices, trained, atol=0.01)
+    assert np.abs(np.asarray(mesh.vertices) - prior).max() > 1.0
     height, width, _ = np.asarray(Image.open(tmp_path / "out" / "face_overlay.jpg")).shape
     assert 480 <= max(height, width) <= 480 * (1 + 2 * 0.25) + 1     # the face region at a fixed face size
 
