@@ -66,6 +66,15 @@ def test_gathered_graph_convolution_equals_the_sparse_product(aggr):
         torch.testing.assert_close(a, b)
 
 
+def _assert_same_batch_mesh(exported: OnnxGenerator, generator: MeshGenerator, batch: int = 2) -> None:
+    """The exported graph on a batch of :func:`example_inputs` gives the torch generator's last mesh (crop pixels)."""
+    images, landmarks = example_inputs(batch=batch)
+    with torch.no_grad():
+        want = generator(images, landmarks)[-1].numpy() * 113
+    got = exported.session.run(["vertices"], {"image": images.numpy(), "landmarks": landmarks.numpy()})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-3)
+
+
 def _posed_generator(aggregation: str) -> MeshGenerator:
     """A small generator with the paper-scale prior and landmark pathways (mean face, residual landmarks, shape
     basis) and random weights everywhere, the zero-initialized heads included."""
@@ -102,9 +111,7 @@ def test_onnx_export_gives_the_torch_mesh(tmp_path, aggregation):
         assert np.abs(want.vertices).max() > 10                  # a mesh in crop pixels, not zeros
         np.testing.assert_allclose(got.vertices, want.vertices, rtol=1e-5, atol=2e-3)
         np.testing.assert_allclose(got.landmarks, want.landmarks, rtol=1e-5, atol=2e-3)
-    batch = exported.session.run(["vertices"], {"image": images.numpy(), "landmarks": landmarks.numpy()})[0]
-    with torch.no_grad():
-        np.testing.assert_allclose(batch, generator(images, landmarks)[-1].numpy() * 113, rtol=1e-5, atol=2e-3)
+    _assert_same_batch_mesh(exported, generator, batch=len(images))
 
 
 class _RecordingSession:
@@ -155,11 +162,7 @@ def test_the_shipped_onnx_is_the_shipped_safetensors(tmp_path):
     assert exported.provenance["exported_from"] == {"file": SHIPPED_MODEL.name, "sha256": file_sha256(SHIPPED_MODEL)}
     loaded = load_model(SHIPPED_MODEL)
     assert exported.provenance["photo"] == loaded.provenance["photo"]
-    images, landmarks = example_inputs(batch=2)
-    with torch.no_grad():
-        want = loaded.generator(images, landmarks)[-1].numpy() * 113
-    got = exported.session.run(["vertices"], {"image": images.numpy(), "landmarks": landmarks.numpy()})[0]
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-3)
+    _assert_same_batch_mesh(exported, loaded.generator)
 
 
 @pytest.mark.skipif(not SHIPPED_ONNX.is_file(), reason="the shipped model is not in this checkout")
@@ -212,11 +215,7 @@ def test_ship_model_writes_the_safetensors_its_provenance_and_its_onnx_export(tm
     assert exported.provenance["exported_from"] == {"file": out.name, "sha256": file_sha256(out)}
     assert exported.provenance["photo"] == loaded.provenance["photo"] == json.loads(
         out.with_suffix(".json").read_text())["photo"]
-    images, landmarks = example_inputs(batch=2)
-    with torch.no_grad():
-        want = loaded.generator(images, landmarks)[-1].numpy() * 113
-    got = exported.session.run(["vertices"], {"image": images.numpy(), "landmarks": landmarks.numpy()})[0]
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-3)
+    _assert_same_batch_mesh(exported, loaded.generator)
 
 
 @pytest.mark.skipif(not SHIPPED_MODEL.is_file(), reason="the shipped model is not in this checkout")

@@ -172,13 +172,15 @@ def _reconstruct(args) -> int:
 
 
 def _export(args) -> int:
+    from ..models.onnx_runtime import ONNX_SUFFIX
     from ..photo.shipped import export_model_file
 
     if not args.model.exists():
         print(f"facerecon export-onnx: error: {args.model}: model not found", file=sys.stderr)
         return 2
-    if args.out.suffix != ".onnx":
-        print(f"facerecon export-onnx: error: --out {args.out}: the file name must end in .onnx", file=sys.stderr)
+    if args.out.suffix != ONNX_SUFFIX:
+        print(f"facerecon export-onnx: error: --out {args.out}: the file name must end in {ONNX_SUFFIX}",
+              file=sys.stderr)
         return 2
     path = export_model_file(args.model, args.out)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
