@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=64)
     parser.add_argument("--models", nargs="+", default=list(NAMED_MODELS), choices=list(NAMED_MODELS),
                         help="which named models to time (default: all)")
-    parser.add_argument("--workers", nargs="+", default=["auto"], type=workers_argument,
+    parser.add_argument("--workers", nargs="+", default=[None], type=workers_argument,
                         help="worker processes building batches ahead, one row per value (0: inline; auto: the "
                              "trainer's choice)")
     args = parser.parse_args()

@@ -63,18 +63,28 @@ def train_or_load(cfg: TrainConfig, data: SynthFaceConfig, *, profile: str, cach
     return train_or_load_on(cfg, train, {"data": asdict(data)}, profile=profile, cache=cache, progress=progress)
 
 
+def _model_key(cfg: TrainConfig, train: FaceDataset, data_key: dict[str, Any]
+               ) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
+    if train.cache_key is None:
+        raise ValueError(f"train_or_load_on needs a dataset from the run cache; {train.folder} is not one (train "
+                         "it with Trainer directly)")
+    return {"train": cfg.to_dict(), **data_key}, dict(code=(__name__,), parents=(train.cache_key,))
+
+
+def model_entry_path(cfg: TrainConfig, train: FaceDataset, data_key: dict[str, Any], cache: RunCache) -> Path:
+    """Where the run cache keeps (or will keep) the model :func:`train_or_load_on` trains with these arguments."""
+    key_config, key = _model_key(cfg, train, data_key)
+    return cache.entry_path("model", key_config, **key)
+
+
 def train_or_load_on(cfg: TrainConfig, train: FaceDataset, data_key: dict[str, Any], *, profile: str,
                      cache: RunCache | None = None, progress: bool = True) -> TrainedModel:
     """The model trained with ``cfg`` on ``train``, any dataset from the run cache (its entry is this one's
     parent; ``data_key`` describes it in this entry's key), from the cache or trained now."""
     import json
 
-    if train.cache_key is None:
-        raise ValueError(f"train_or_load_on needs a dataset from the run cache; {train.folder} is not one (train "
-                         "it with Trainer directly)")
     cache = cache or RunCache()
-    key_config = {"train": cfg.to_dict(), **data_key}
-    key = dict(code=(__name__,), parents=(train.cache_key,))
+    key_config, key = _model_key(cfg, train, data_key)
     final = cache.entry_path("model", key_config, **key)
     work = final.parent / f".work-{final.name}"
 
