@@ -1,5 +1,6 @@
 # Two commands do all the set-up (see README.md):
 #   make book   - install, execute every notebook under a profile, build the book strictly
+#   make reader - install, render the committed `cpu` pages (results/cpu/pages/) into _reader/_build/html, running nothing
 #   make test   - install, unit tests + every notebook under `smoke` (papermill and nbval) + strict book build
 #                 + the offline check; prints pytest's summary
 PYTHON  ?= python3.11
@@ -8,7 +9,7 @@ PROFILE ?= auto
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.facerecon-installed
 
-.PHONY: book test env notebooks html clean
+.PHONY: book test env notebooks html reader clean
 
 env: $(STAMP)
 
@@ -28,6 +29,9 @@ html: env
 
 book: notebooks html
 
+reader: env
+	$(BIN)/facerecon build-book --reference cpu
+
 # notebooks/ first: nbval executes each committed chapter once and compares what no CPU changes with the stored
 # smoke outputs (tests/nbval_sanitize.cfg masks the rest), the nbval_pages plugin keeps this run's outputs for the
 # book; the tests in tests/ then check every computed number the run wrote against tests/smoke_reference/.
@@ -36,4 +40,4 @@ test: env
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -ra
 
 clean:
-	rm -rf _build _executed _results
+	rm -rf _build _executed _results _reader

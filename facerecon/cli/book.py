@@ -24,7 +24,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build-book", help="strict build of the executed chapters")
     p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
     p.add_argument("--no-strict", action="store_true", help="without -W -n --keep-going")
+    p.add_argument("--reference", metavar="PROFILE",
+                   help="build the reader's book from the committed pages of PROFILE (results/PROFILE/pages/) into "
+                        "_reader/_build/html, running nothing")
     p.set_defaults(handler=_build_book)
+
+    p = sub.add_parser("store-reference", help="copy the chapters' last runs under a profile (results and executed "
+                                               "pages) into results/PROFILE/ for the reader's book")
+    p.add_argument("--profile", default="cpu")
+    p.add_argument("--only", nargs="+", metavar="STEM", help="chapter stems (default: every chapter)")
+    p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
+    p.set_defaults(handler=_store_reference)
 
     p = sub.add_parser("check-offline", help="fail if a built page loads JS/CSS from the internet")
     p.add_argument("html_dir", nargs="?", type=Path, default=Path("_build/html"),
@@ -75,7 +85,21 @@ def _number_if_numeric(value):
 def _build_book(args) -> int:
     from ..study.book import build_book
 
-    print(f"book built: {build_book(args.root, strict=not args.no_strict)}")
+    if args.reference:
+        from ..study.reference_pages import assemble_reader_book
+
+        root = assemble_reader_book(args.reference, args.root)
+    else:
+        root = args.root
+    print(f"book built: {build_book(root, strict=not args.no_strict)}")
+    return 0
+
+
+def _store_reference(args) -> int:
+    from ..study.reference_pages import store_reference
+
+    for path in store_reference(args.profile, args.root, args.only):
+        print(f"stored {path}")
     return 0
 
 

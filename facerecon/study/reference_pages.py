@@ -1,0 +1,167 @@
+"""The reader's book: a profile's committed pages, rendered without running anything.
+
+``facerecon store-reference --profile cpu`` copies each chapter's last run under that profile into the
+repository: its results (``_results/cpu/<stem>.json`` → ``results/cpu/<stem>.json``) and its executed page
+(``_executed/<stem>.ipynb`` → ``results/cpu/pages/<stem>.ipynb``), the page stamped with the run's commit and the
+SHA-256 of the results file it wrote, so a test can check that every committed page shows the numbers of the
+committed results (``tests/test_reference_pages.py``). A page keeps what the book renders and drops the rest:
+plotly's JSON beside its HTML (the book renders the HTML), pictures of real faces (cells tagged ``real-data``),
+the machine's folders.
+
+``facerecon build-book --reference cpu`` assembles the book's sources with those pages into ``_reader/`` (each
+page opening with a note naming its profile, commit, date and run time, and linking its results file) and builds
+it strictly: minutes, no training (the anchors d2l and the Pythia cookbooks render stored executions the same way).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+from .paths import find_root
+from .results import results_path
+from .runner import REAL_DATA_TAG, RUN_INFO, list_notebooks
+
+PAGES = "pages"
+READER = "_reader"
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book", "_static")
+METADATA_KEY = "facerecon_reference"
+DROPPED_MIME = ("application/vnd.plotly.v1+json",)   # the book renders the figure's text/html twin
+
+
+def reference_dir(profile: str, root: Path) -> Path:
+    return root / "results" / profile
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def store_reference(profile: str, root: Path | None = None, only: Iterable[str] | None = None,
+                    target: Path | None = None) -> list[Path]:
+    """Copy the chapters' last runs under ``profile`` (results and executed page) into ``target`` (default
+    ``results/<profile>/``; the pages into its ``pages/``).
+
+    A chapter is refused, naming why, when its executed page is not from that profile's run that wrote the
+    results (another profile, or a results file from another commit), so a page and its numbers always belong
+    together."""
+    import nbformat
+
+    root = root or find_root()
+    chapters = list(only) if only else list(list_notebooks(root))
+    unknown = sorted(set(chapters) - set(list_notebooks(root)))
+    if unknown:
+        raise ValueError(f"unknown chapter(s) {unknown}; chapters are {sorted(list_notebooks(root))}")
+    runs = json.loads((root / "_executed" / RUN_INFO).read_text()) if (root / "_executed" / RUN_INFO).is_file() else {}
+    target = target or reference_dir(profile, root)
+    (target / PAGES).mkdir(parents=True, exist_ok=True)
+    stored = []
+    for stem in chapters:
+        results, page = results_path(stem, profile, root), root / "_executed" / f"{stem}.ipynb"
+        if not results.is_file() or not page.is_file():
+            raise FileNotFoundError(f"{stem}: no run under profile {profile!r} to store (expected {results} and "
+                                    f"{page}); run `facerecon run-notebooks --profile {profile} --only {stem}`")
+        provenance = json.loads(results.read_text())["provenance"]
+        run = runs.get(stem, {})
+        if run.get("profile") != profile or provenance.get("profile") != profile:
+            raise ValueError(f"{stem}: the executed page is from profile {run.get('profile')!r} and the results from "
+                             f"{provenance.get('profile')!r}, not {profile!r}: rerun the chapter under {profile!r}")
+        if run.get("commit") != provenance.get("git_commit"):
+            raise ValueError(f"{stem}: the executed page was made at commit {run.get('commit')} but its results at "
+                             f"{provenance.get('git_commit')}: they are not one run; rerun the chapter")
+        shutil.copy2(results, target / results.name)
+        nb = nbformat.read(page, as_version=4)
+        compact_page(nb, root)
+        nb.metadata[METADATA_KEY] = {
+            "profile": profile, "commit": provenance["git_commit"], "created": provenance.get("created"),
+            "wall_time_s": run.get("wall_time_s"), "results": f"results/{profile}/{results.name}",
+            "results_sha256": file_sha256(target / results.name)}
+        nbformat.write(nb, target / PAGES / page.name)
+        stored.append(target / PAGES / page.name)
+    return stored
+
+
+def compact_page(nb: Any, root: Path) -> None:
+    """Drop what the book does not render or must not carry: plotly's JSON twin, real faces, machine folders,
+    execution timings."""
+    prefix = f"{root.resolve()}/"
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+        if REAL_DATA_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.outputs = []
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = output["text"].replace(prefix, "")
+            data = output.get("data", {})
+            if "text/html" in data:
+                for mime in DROPPED_MIME:
+                    data.pop(mime, None)
+            for mime, value in data.items():
+                if isinstance(value, str):
+                    data[mime] = value.replace(prefix, "")
+
+
+def committed_pages(profile: str, root: Path | None = None) -> dict[str, Path]:
+    """The committed pages of ``profile`` by chapter stem."""
+    root = root or find_root()
+    folder = reference_dir(profile, root) / PAGES
+    return {p.stem: p for p in sorted(folder.glob("*.ipynb"))} if folder.is_dir() else {}
+
+
+def page_note(stem: str, meta: dict[str, Any]) -> str:
+    """The note that opens a reader's page: which run it shows and where its numbers are."""
+    minutes = f", {meta['wall_time_s'] / 60:.0f} min to run" if meta.get("wall_time_s") else ""
+    return (f":::{{note}}\nThis page is the committed **`{meta['profile']}`** run of `{stem}`: commit "
+            f"`{meta['commit'][:7]}`, {str(meta.get('created', ''))[:10]}{minutes}. Its numbers are in "
+            f"{{download}}`{meta['results']} <../{meta['results']}>`; rerun it with `facerecon run-notebooks "
+            f"--profile {meta['profile']} --only {stem}`.\n:::")
+
+
+def missing_page_text(stem: str, profile: str) -> str:
+    return (f"# {stem}\n\n:::{{warning}}\nThe `{profile}` run of `{stem}` is not among the committed pages yet: run "
+            f"`facerecon run-notebooks --profile {profile} --only {stem}` to see it.\n:::\n")
+
+
+def assemble_reader_book(profile: str, root: Path | None = None, out: Path | None = None,
+                         pages: dict[str, Path] | None = None) -> Path:
+    """``out`` (default ``_reader/``): the book's sources, ``pages`` (default: ``profile``'s committed pages) as the
+    executed chapters, each opened by :func:`page_note`, and their results files; returns ``out``."""
+    import nbformat
+
+    root = root or find_root()
+    out = out or root / READER
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    for name in BOOK_SOURCES:
+        source = root / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, out / name)
+    executed, results = out / "_executed", out / "results" / profile
+    executed.mkdir()
+    results.mkdir(parents=True)
+    pages, rows = committed_pages(profile, root) if pages is None else pages, []
+    for stem in list_notebooks(root):
+        if stem not in pages:
+            (executed / f"{stem}.md").write_text(missing_page_text(stem, profile))
+            rows.append(f"| `{stem}` | — | not committed yet | — |")
+            continue
+        nb = nbformat.read(pages[stem], as_version=4)
+        meta = nb.metadata[METADATA_KEY]
+        shutil.copy2(pages[stem].parent.parent / Path(meta["results"]).name, results / Path(meta["results"]).name)
+        nb.cells.insert(_first_heading(nb) + 1, nbformat.v4.new_markdown_cell(page_note(stem, meta)))
+        nbformat.write(nb, executed / f"{stem}.ipynb")
+        minutes = f"{meta['wall_time_s'] / 60:.1f} min" if meta.get("wall_time_s") else "—"
+        rows.append(f"| `{stem}` | `{profile}` | `{meta['commit'][:7]}` | {minutes} |")
+    (executed / "run_info.md").write_text(
+        f"These pages are the committed **`{profile}`** runs (`results/{profile}/pages/`), rendered without "
+        "running them; each opens with its commit and links its results file.\n\n"
+        "| notebook | profile | commit | run time |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
+    return out
+
+
+def _first_heading(nb: Any) -> int:
+    """The index of the page's title cell (the note goes right below it)."""
+    return next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")),
+                -1)
