@@ -71,3 +71,29 @@ def test_the_committed_claims_are_counted_and_each_has_a_known_verdict(root):
     assert all(c["verdict"] in VERDICTS for c in claims["claims"])
     assert sum(claims["counts"].values()) == len(claims["claims"])
     assert len({c["id"] for c in claims["claims"]}) == len(claims["claims"])
+
+
+def test_the_reference_table_in_results_readme_is_generated_from_the_committed_files(root):
+    """results/README.md's table of the `cpu` references (commit, date, wall time, page) is what the committed
+    files say: `facerecon store-reference` writes it, and an edit by hand or a file replaced without it fails here."""
+    from facerecon.study.reference_pages import generated_block, reference_table
+
+    assert generated_block(root / "results" / "README.md", "cpu-runs") == reference_table("cpu", root)
+
+
+def test_a_generated_block_is_replaced_between_its_markers_only(tmp_path):
+    from facerecon.study.reference_pages import generated_block, write_generated_block
+
+    page = tmp_path / "README.md"
+    page.write_text("before\n<!-- generated: t (facerecon store-reference; do not edit) -->\nold\n<!-- end: t -->\nafter\n")
+    write_generated_block(page, "t", "new\nlines")
+    assert page.read_text().startswith("before\n") and page.read_text().endswith("<!-- end: t -->\nafter\n")
+    assert generated_block(page, "t") == "new\nlines"
+    with pytest.raises(ValueError, match="has no generated block 'other'"):
+        write_generated_block(page, "other", "x")
+
+
+def test_readme_states_the_committed_cpu_book_as_its_files_do(root):
+    from facerecon.study.reference_pages import generated_block, reference_summary
+
+    assert generated_block(root / "README.md", "cpu-summary") == reference_summary("cpu", root)

@@ -113,3 +113,21 @@ def test_the_reader_book_renders_stored_pages_strictly_offline_with_their_notes(
     assert "is not among the committed pages yet" in (html / "_executed" / f"{missing}.html").read_text()
     intro = (html / "book" / "intro.html").read_text()
     assert "not committed yet" in intro and "rendered without running them" in intro
+
+
+def test_a_page_takes_the_current_prose_only_when_it_ran_the_current_code():
+    from facerecon.study.reference_pages import with_current_prose
+
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    injected = code("profile = 'cpu'")
+    injected.metadata["tags"] = ["injected-parameters"]
+    run = nbformat.v4.new_notebook(cells=[md("# old title"), code("x = 1"), injected, code("y = x"), md("old words")])
+    run.cells[3].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    now = nbformat.v4.new_notebook(cells=[md("# new title"), code("x = 1"), code("y = x"), md("new words")])
+    assert with_current_prose(run, now)
+    assert [c.source for c in run.cells] == ["# new title", "x = 1", "profile = 'cpu'", "y = x", "new words"]
+    assert run.cells[3].outputs[0]["text"] == "1\n"
+    changed = nbformat.v4.new_notebook(cells=[md("# newer"), code("x = 2"), code("y = x"), md("newer words")])
+    assert not with_current_prose(run, changed) and run.cells[0].source == "# new title"
+    moved = nbformat.v4.new_notebook(cells=[md("# newer"), code("x = 1"), md("inserted"), code("y = x")])
+    assert not with_current_prose(run, moved) and run.cells[4].source == "new words"

@@ -81,6 +81,10 @@ def store_reference(profile: str, root: Path | None = None, only: Iterable[str] 
             "results_sha256": file_sha256(target / results.name)}
         nbformat.write(nb, target / PAGES / page.name)
         stored.append(target / PAGES / page.name)
+    readme = root / "results" / "README.md"
+    if target == reference_dir(profile, root) and readme.is_file():
+        write_generated_block(readme, f"{profile}-runs", reference_table(profile, root))
+        write_generated_block(root / "README.md", f"{profile}-summary", reference_summary(profile, root))
     return stored
 
 
@@ -149,6 +153,7 @@ def assemble_reader_book(profile: str, root: Path | None = None, out: Path | Non
             continue
         nb = nbformat.read(pages[stem], as_version=4)
         meta = nb.metadata[METADATA_KEY]
+        with_current_prose(nb, nbformat.read(root / "notebooks" / f"{stem}.ipynb", as_version=4))
         shutil.copy2(pages[stem].parent.parent / Path(meta["results"]).name, results / Path(meta["results"]).name)
         nb.cells.insert(_first_heading(nb) + 1, nbformat.v4.new_markdown_cell(page_note(stem, meta)))
         nbformat.write(nb, executed / f"{stem}.ipynb")
@@ -161,7 +166,84 @@ def assemble_reader_book(profile: str, root: Path | None = None, out: Path | Non
     return out
 
 
+INJECTED = "injected-parameters"   # papermill's cell with the run's parameters
+
+
+def _code(nb: Any) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code" and INJECTED not in c.metadata.get("tags", [])]
+
+
+def with_current_prose(page: Any, current: Any) -> bool:
+    """Give ``page`` (an executed run) the prose of ``current`` (the chapter as committed now) when the run
+    executed exactly the current code, cell for cell, and only the markdown changed since: a corrected sentence
+    then reaches the reader's book without rerunning hours of computing, while every number still comes from the
+    run (the prose's numbers are glued from it). Returns whether it did; a page of other code is left as run."""
+    shown = [c for c in page.cells if INJECTED not in c.metadata.get("tags", [])]
+    if _code(page) != _code(current) or [c.cell_type for c in shown] != [c.cell_type for c in current.cells]:
+        return False
+    for cell, now in zip(shown, current.cells):
+        if cell.cell_type == "markdown":
+            cell.source = now.source
+    return True
+
+
 def _first_heading(nb: Any) -> int:
     """The index of the page's title cell (the note goes right below it)."""
     return next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")),
                 -1)
+
+
+GENERATED_BEGIN = "<!-- generated: {name} (facerecon store-reference; do not edit) -->"
+GENERATED_END = "<!-- end: {name} -->"
+
+
+def reference_table(profile: str, root: Path | None = None) -> str:
+    """The committed references of ``profile`` as a markdown table (chapter, commit, when, run time, page) and
+    the book's total run time: what results/README.md shows, generated from the files themselves."""
+    root = root or find_root()
+    pages, rows, total = committed_pages(profile, root), [], 0.0
+    for stem in list_notebooks(root):
+        path = reference_dir(profile, root) / f"{stem}.json"
+        if not path.is_file():
+            rows.append(f"| `{stem}` | — | — | — | — |")
+            continue
+        provenance = json.loads(path.read_text())["provenance"]
+        wall = provenance.get("wall_time_s") or 0.0
+        total += wall
+        page = f"`{profile}/{PAGES}/{stem}.ipynb`" if stem in pages else "—"
+        rows.append(f"| `{profile}/{stem}.json` | `{provenance['git_commit'][:7]}` | "
+                    f"{str(provenance.get('created', ''))[:16].replace('T', ' ')} | {wall:,.0f} s | {page} |")
+    commits = {json.loads((reference_dir(profile, root) / f"{s}.json").read_text())["provenance"]["git_commit"][:7]
+               for s in list_notebooks(root) if (reference_dir(profile, root) / f"{s}.json").is_file()}
+    return ("| file | made at commit | when (UTC) | chapter wall time | page |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + f"\n\nThe chapters' wall times add up to {total / 60:,.0f} min; "
+            + (f"all were made at one commit, `{commits.pop()}`." if len(commits) == 1 else
+               f"they were made at {len(commits)} commits ({', '.join(f'`{c}`' for c in sorted(commits))})."))
+
+
+def reference_summary(profile: str, root: Path | None = None) -> str:
+    """One sentence for README.md: the committed ``profile`` book's total run time and commits."""
+    root = root or find_root()
+    records = [json.loads(p.read_text())["provenance"] for p in sorted(reference_dir(profile, root).glob("*.json"))
+               if p.stem in list_notebooks(root)]
+    total = sum(r.get("wall_time_s") or 0.0 for r in records)
+    commits = sorted({r["git_commit"][:7] for r in records})
+    where = f"at one commit (`{commits[0]}`)" if len(commits) == 1 else f"at {len(commits)} commits"
+    return (f"The committed `{profile}` references: {len(records)} chapters, {total / 60:,.0f} min of chapter wall "
+            f"time, made {where}; per chapter in `results/README.md`.")
+
+
+def write_generated_block(path: Path, name: str, text: str) -> None:
+    """Replace the text between ``name``'s generated markers in ``path`` (the markers must be there)."""
+    begin, end = GENERATED_BEGIN.format(name=name), GENERATED_END.format(name=name)
+    content = path.read_text()
+    if begin not in content or end not in content:
+        raise ValueError(f"{path} has no generated block {name!r} (expected the lines {begin} and {end})")
+    head, rest = content.split(begin, 1)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
+def generated_block(path: Path, name: str) -> str:
+    """The text between ``name``'s generated markers in ``path``."""
+    content = path.read_text()
+    return content.split(GENERATED_BEGIN.format(name=name), 1)[1].split(GENERATED_END.format(name=name), 1)[0].strip()
