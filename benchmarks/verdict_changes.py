@@ -3,7 +3,8 @@
     python benchmarks/verdict_changes.py OLD_FOLDER NEW_FOLDER [--chapters 02_augmentation 05_table3_comparison ...]
 
 A verdict is any ``verdict``, ``detectable`` or ``beats_baseline`` value in a chapter's results tree, named by its
-path (list items by their ``id``, ``variant`` or ``name``). Rows: changed (old → new), appeared (only in the new
+path (list items by their ``id``, ``variant`` or ``name``); a difference's ``detectable`` is shown with its sign
+("+ detectable", "− detectable", "within noise"), so a flip of direction counts as a change. Rows: changed (old → new), appeared (only in the new
 files: a new measurement) and gone (only in the old). For the closing note of a regeneration, e.g. the committed
 ``results/cpu`` (old) against a fresh ``_results/cpu`` (new).
 """
@@ -24,6 +25,8 @@ def verdicts(tree, path=()) -> dict[str, object]:
     if isinstance(tree, dict):
         for key, value in tree.items():
             if key in VERDICT_KEYS and not isinstance(value, (dict, list)):
+                if key == "detectable" and isinstance(tree.get("mean"), (int, float)):   # a signed difference
+                    value = f"{'+' if tree['mean'] > 0 else '−'} detectable" if value else "within noise"
                 found["/".join(map(str, (*path, key)))] = value
             found.update(verdicts(value, (*path, key)))
     elif isinstance(tree, list):
