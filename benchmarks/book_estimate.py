@@ -1,7 +1,7 @@
 """Benchmark: the training time a profile's book needs, from the models a finished run trained. Prints a table.
 
     python benchmarks/book_estimate.py CACHE --profile gpu --step-ms full=105 vanilla_gan=105 no_gan=72
-                                       [--extra vanilla_gan=1] [--processes 1]
+                                       [--extra vanilla_gan=1] [--subsets 6] [--processes 1]
 
 Every mesh model a book trains is one entry of its run cache (chapters share models through the cache, so each
 is counted once): this reads the ``model`` entries of ``CACHE`` (e.g. a `cpu` book's, made from an empty cache),
@@ -20,7 +20,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from facerecon.study.profiles import load_profile
+from facerecon.study.profiles import load_profile, load_train_section
 
 
 def main() -> None:
@@ -29,16 +29,19 @@ def main() -> None:
     parser.add_argument("--profile", default="gpu")
     parser.add_argument("--step-ms", nargs="+", required=True, metavar="MODEL=MS")
     parser.add_argument("--extra", nargs="*", default=[], metavar="MODEL=COUNT")
+    parser.add_argument("--subsets", type=int, default=0, help="02's augmentation-subset models beyond the cache's")
     parser.add_argument("--processes", type=float, default=1.0, help="measured speed-up of training at once")
     args = parser.parse_args()
     step_ms = {k: float(v) for k, v in (s.split("=") for s in args.step_ms)}
     sections = load_profile(args.profile)
-    main_steps, aug_steps = sections["train"]["steps"], sections["02_augmentation"]["aug_steps"]
+    main_steps, aug_steps = load_train_section(args.profile)["steps"], sections["02_augmentation"]["aug_steps"]
     run_steps = Counter()
     for manifest in sorted((args.cache / "model").glob("*/manifest.json")):
         config = json.loads(manifest.read_text())["config"]
         augmented = "augmented_split" in config.get("data", {})
         run_steps[(config["train"]["model"], "02 subsets" if augmented else "chapters")] += 1
+    if args.subsets:
+        run_steps[("full", "02 subsets")] += args.subsets
     for pair in args.extra:
         name, count = pair.split("=")
         run_steps[(name, "chapters")] += int(count)
