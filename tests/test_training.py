@@ -552,3 +552,42 @@ def test_offset_heads_take_their_own_learning_rate(tiny_data, tmp_path):
                .opt_g.param_groups) == 1
     with pytest.raises(ValueError, match="lr_offset_heads must be > 0"):
         named_config("no_gan", lr_offset_heads=0.0, **TINY)
+
+
+def test_landmark_noise_moves_only_the_input_landmarks_by_gaussian_noise_of_its_sd(tiny_data):
+    generator, _ = build_models(named_config("no_gan", **TINY))
+    indices = range(len(tiny_data))
+
+    def batch(noise):
+        return MeshBatches(tiny_data, generator.output_uv, 64, noise).batch(
+            indices, torch.Generator().manual_seed(3), torch.device("cpu"))
+    clean, noisy = batch(0.0), batch(2.5)
+    given = np.stack([tiny_data.sample(i)["landmarks2d"] for i in indices])
+    np.testing.assert_array_equal(clean["landmarks"].numpy(), given)
+    moved = (noisy["landmarks"] - clean["landmarks"]).numpy().ravel()
+    # 136 coordinates a face: the sample s.d. of a normal is within 15 % of its s.d. at this size
+    assert abs(moved.std() - 2.5) < 0.15 * 2.5 and abs(moved.mean()) < 0.3
+    for key in ("images", "gt_points", "gt_normals", "real_meshes"):   # drawn before the noise: unchanged
+        torch.testing.assert_close(noisy[key], clean[key], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="landmark_noise must be >= 0"):
+        MeshBatches(tiny_data, generator.output_uv, 64, -1.0)
+    with pytest.raises(ValueError, match="landmark_noise must be >= 0"):
+        named_config("no_gan", landmark_noise=-0.5, **TINY)
+
+
+def test_the_ridge_start_sees_the_landmark_noise_that_training_adds(tiny_data, tmp_path):
+    from facerecon.training.landmark_ridge import landmark_shape_targets, ridge_solution
+
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", landmark_shape=True,
+                       shape_basis_init="ridge", shape_basis_lambda=3.0, landmark_noise=2.0, **TINY)
+    generator, _ = build_models(cfg, tiny_data)
+    clean = landmark_shape_targets(generator, tiny_data)
+    noisy = landmark_shape_targets(generator, tiny_data, landmark_noise=2.0, seed=cfg.seed)
+    # the features are the landmarks' offsets in tenths of the face's landmark radius: 2 px moves them by O(1)
+    assert (noisy[0] - clean[0]).abs().mean() > 0.1
+    torch.testing.assert_close(landmark_shape_targets(generator, tiny_data, landmark_noise=2.0, seed=cfg.seed)[0],
+                               noisy[0])
+    trainer = Trainer(cfg, tiny_data, tmp_path, progress=False)
+    weight, _ = ridge_solution(*noisy, 3.0)
+    torch.testing.assert_close(trainer.generator.shape_basis.weight.detach(), weight)
+    assert trainer.batches.landmark_noise == 2.0

@@ -197,37 +197,46 @@ GENERATED_BEGIN = "<!-- generated: {name} (facerecon store-reference; do not edi
 GENERATED_END = "<!-- end: {name} -->"
 
 
+def reference_provenance(profile: str, root: Path | None = None) -> dict[str, dict[str, Any] | None]:
+    """Each chapter's committed ``profile`` results' provenance, in book order (None: not committed)."""
+    root = root or find_root()
+    out: dict[str, dict[str, Any] | None] = {}
+    for stem in list_notebooks(root):
+        path = reference_dir(profile, root) / f"{stem}.json"
+        out[stem] = json.loads(path.read_text())["provenance"] if path.is_file() else None
+    return out
+
+
+def _made_at(records: list[dict[str, Any]]) -> tuple[float, list[str]]:
+    """The records' total wall time (s) and their distinct commits (7 characters, sorted)."""
+    return (sum(r.get("wall_time_s") or 0.0 for r in records), sorted({r["git_commit"][:7] for r in records}))
+
+
 def reference_table(profile: str, root: Path | None = None) -> str:
     """The committed references of ``profile`` as a markdown table (chapter, commit, when, run time, page) and
     the book's total run time: what results/README.md shows, generated from the files themselves."""
     root = root or find_root()
-    pages, rows, total = committed_pages(profile, root), [], 0.0
-    for stem in list_notebooks(root):
-        path = reference_dir(profile, root) / f"{stem}.json"
-        if not path.is_file():
+    pages, rows = committed_pages(profile, root), []
+    provenance = reference_provenance(profile, root)
+    for stem, record in provenance.items():
+        if record is None:
             rows.append(f"| `{stem}` | — | — | — | — |")
             continue
-        provenance = json.loads(path.read_text())["provenance"]
-        wall = provenance.get("wall_time_s") or 0.0
-        total += wall
         page = f"`{profile}/{PAGES}/{stem}.ipynb`" if stem in pages else "—"
-        rows.append(f"| `{profile}/{stem}.json` | `{provenance['git_commit'][:7]}` | "
-                    f"{str(provenance.get('created', ''))[:16].replace('T', ' ')} | {wall:,.0f} s | {page} |")
-    commits = {json.loads((reference_dir(profile, root) / f"{s}.json").read_text())["provenance"]["git_commit"][:7]
-               for s in list_notebooks(root) if (reference_dir(profile, root) / f"{s}.json").is_file()}
+        rows.append(f"| `{profile}/{stem}.json` | `{record['git_commit'][:7]}` | "
+                    f"{str(record.get('created', ''))[:16].replace('T', ' ')} | "
+                    f"{record.get('wall_time_s') or 0.0:,.0f} s | {page} |")
+    total, commits = _made_at([r for r in provenance.values() if r is not None])
     return ("| file | made at commit | when (UTC) | chapter wall time | page |\n|---|---|---|---|---|\n"
             + "\n".join(rows) + f"\n\nThe chapters' wall times add up to {total / 60:,.0f} min; "
-            + (f"all were made at one commit, `{commits.pop()}`." if len(commits) == 1 else
-               f"they were made at {len(commits)} commits ({', '.join(f'`{c}`' for c in sorted(commits))})."))
+            + (f"all were made at one commit, `{commits[0]}`." if len(commits) == 1 else
+               f"they were made at {len(commits)} commits ({', '.join(f'`{c}`' for c in commits)})."))
 
 
 def reference_summary(profile: str, root: Path | None = None) -> str:
     """One sentence for README.md: the committed ``profile`` book's total run time and commits."""
-    root = root or find_root()
-    records = [json.loads(p.read_text())["provenance"] for p in sorted(reference_dir(profile, root).glob("*.json"))
-               if p.stem in list_notebooks(root)]
-    total = sum(r.get("wall_time_s") or 0.0 for r in records)
-    commits = sorted({r["git_commit"][:7] for r in records})
+    records = [r for r in reference_provenance(profile, root).values() if r is not None]
+    total, commits = _made_at(records)
     where = f"at one commit (`{commits[0]}`)" if len(commits) == 1 else f"at {len(commits)} commits"
     return (f"The committed `{profile}` references: {len(records)} chapters, {total / 60:,.0f} min of chapter wall "
             f"time, made {where}; per chapter in `results/README.md`.")

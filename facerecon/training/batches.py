@@ -2,7 +2,9 @@
 
 A batch holds, in the normalized crop frame (crop pixels / 113):
 
-- ``images (B, 3, 113, 113)`` in [0, 1] and ``landmarks (B, 68, 2)`` (crop pixels: the generator's inputs);
+- ``images (B, 3, 113, 113)`` in [0, 1] and ``landmarks (B, 68, 2)`` (crop pixels: the generator's inputs; with
+  ``landmark_noise`` > 0 the dataset's landmarks plus Gaussian noise of that s.d. per coordinate, drawn after the
+  GT samples from the step's generator, so a run without noise draws the same numbers as before);
 - ``gt_points (B, K, 3)`` and ``gt_normals (B, K, 3)``: K points sampled by area from the GT surface, with the
   normal of the face each lies on (Chamfer and normal terms);
 - ``real_meshes (B, V, 3)``: the GT resampled onto the generator's output topology (the discriminator's real
@@ -27,12 +29,15 @@ from ..mesh.ops import normals_at, sample_surface
 
 
 class MeshBatches:
-    def __init__(self, dataset: FaceDataset, output_uv: np.ndarray, gt_points: int):
+    def __init__(self, dataset: FaceDataset, output_uv: np.ndarray, gt_points: int, landmark_noise: float = 0.0):
         if not dataset.has_mesh:
             raise ValueError(f"dataset {dataset.folder} has no GT meshes: training needs them (convert real data "
                              "with --bfm, or use SynthFace)")
+        if not landmark_noise >= 0:
+            raise ValueError(f"landmark_noise must be >= 0 crop pixels, got {landmark_noise}")
         self.dataset = dataset
         self.gt_points = gt_points
+        self.landmark_noise = landmark_noise
         self.faces = torch.as_tensor(dataset.faces)
         self.resampler = TemplateResampler(dataset.uv, dataset.faces, output_uv)
 
@@ -44,9 +49,12 @@ class MeshBatches:
         vertices = torch.from_numpy(np.stack([s["vertices"] for s in samples])).double() / CROP_SIZE
         points, face_idx = sample_surface(vertices, self.faces, self.gt_points, generator, return_faces=True)
         normals = normals_at(vertices, self.faces, face_idx)
+        landmarks = torch.from_numpy(np.stack([s["landmarks2d"] for s in samples])).float()
+        if self.landmark_noise:
+            landmarks = landmarks + self.landmark_noise * torch.randn(landmarks.shape, generator=generator)
         out = {
             "images": torch.from_numpy(np.stack([s["image"] for s in samples])).permute(0, 3, 1, 2).float() / 255,
-            "landmarks": torch.from_numpy(np.stack([s["landmarks2d"] for s in samples])).float(),
+            "landmarks": landmarks,
             "gt_points": points.float(),
             "gt_normals": normals.float(),
             "real_meshes": self.resampler(vertices).float(),

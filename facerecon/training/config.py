@@ -58,6 +58,9 @@ class TrainConfig:
     lr_schedule: str = "constant"        # then stay ("constant") or decay to 0 by the last step ("cosine")
     shape_basis_init: str = "zero"       # the landmark_shape basis starts at "zero" or at its "ridge" optimum
     shape_basis_lambda: float = 1.0      # that ridge's penalty (features are O(1): see landmark_ridge)
+    landmark_noise: float = 0.0          # study option: s.d. (crop pixels, per coordinate) of Gaussian noise on the
+    #                                      generator's input landmarks in training and in the ridge start, so that
+    #                                      detected landmarks are what it has seen (0: the dataset's, the paper's)
     d_steps: int = 1                     # discriminator updates per generator update
     gt_points: int = 2048                # GT surface points per sample for the Chamfer/normal terms
     checkpoint_every: int = 500
@@ -75,7 +78,7 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr_offset_heads is not None and self.lr_offset_heads <= 0:
             raise ValueError(f"lr_offset_heads must be > 0 or None, got {self.lr_offset_heads}")
-        for name in ("warmup_steps", "chamfer_weight", "vertex_weight", "shape_basis_lambda"):
+        for name in ("warmup_steps", "chamfer_weight", "vertex_weight", "shape_basis_lambda", "landmark_noise"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.chamfer_weight == 0 and self.vertex_weight == 0:

@@ -31,10 +31,15 @@ from ..study.progress import progress_bar
 
 @torch.no_grad()
 def landmark_shape_targets(generator: MeshGenerator, dataset: FaceDataset, *, batch: int = 256,
-                           progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                           landmark_noise: float = 0.0, seed: int = 0, progress: bool = False
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(features (N, 145), changes (N, V_0·3))`` of every sample of ``dataset``: the generator's landmark
     features and the shape change (canonical frame, :func:`shape_unit` units) that takes its posed prior to the
-    GT surface at the first level's vertices (both depth-centred)."""
+    GT surface at the first level's vertices (both depth-centred). ``landmark_noise`` > 0 moves each sample's
+    landmarks by Gaussian noise of that s.d. (crop pixels, drawn from ``seed``) before both, as training does."""
+    if not landmark_noise >= 0:
+        raise ValueError(f"landmark_noise must be >= 0 crop pixels, got {landmark_noise}")
+    noise = torch.Generator().manual_seed(seed)
     if not generator.config.landmark_shape:
         raise ValueError("the ridge fits the landmark shape basis: the generator needs landmark_shape=True")
     if not dataset.has_mesh:
@@ -46,6 +51,8 @@ def landmark_shape_targets(generator: MeshGenerator, dataset: FaceDataset, *, ba
     for start in range(0, len(dataset), batch):
         samples = [dataset.sample(i) for i in range(start, min(start + batch, len(dataset)))]
         landmarks = torch.from_numpy(np.stack([s["landmarks2d"] for s in samples])).float()
+        if landmark_noise:
+            landmarks = landmarks + landmark_noise * torch.randn(landmarks.shape, generator=noise)
         gt = torch.from_numpy(np.stack([resample(s["vertices"].astype(np.float64) / CROP_SIZE)
                                         for s in samples])).float()
         gt = gt - F.pad(gt[..., 2:].mean(1, keepdim=True), (2, 0))     # the prior's depth is centred the same way

@@ -181,9 +181,10 @@ class Trainer:
         seed_everything(cfg.seed)
         self.generator, self.discriminator = build_models(cfg, train)
         if cfg.shape_basis_init == "ridge":
-            set_landmark_shape(self.generator, *landmark_shape_targets(self.generator, train, progress=progress),
-                               cfg.shape_basis_lambda)
-        self.batches = MeshBatches(train, self.generator.output_uv, cfg.gt_points)
+            targets = landmark_shape_targets(self.generator, train, landmark_noise=cfg.landmark_noise, seed=cfg.seed,
+                                             progress=progress)
+            set_landmark_shape(self.generator, *targets, cfg.shape_basis_lambda)
+        self.batches = MeshBatches(train, self.generator.output_uv, cfg.gt_points, cfg.landmark_noise)
         groups = parameter_groups(self.generator, cfg)
         self.opt_g = torch.optim.Adam(groups, lr=cfg.lr_generator, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
