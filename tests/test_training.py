@@ -591,3 +591,27 @@ def test_the_ridge_start_sees_the_landmark_noise_that_training_adds(tiny_data, t
     weight, _ = ridge_solution(*noisy, 3.0)
     torch.testing.assert_close(trainer.generator.shape_basis.weight.detach(), weight)
     assert trainer.batches.landmark_noise == 2.0
+
+
+def test_a_process_remembers_ridge_targets_only_for_the_same_split_prior_and_noise(tiny_data):
+    from facerecon.data.dataset import FaceDataset
+    from facerecon.training.landmark_ridge import landmark_shape_targets
+
+    cfg = named_config("no_gan", prior="mean_face", landmarks="residual", landmark_shape=True, graph_blocks=False,
+                       **TINY)
+    generator, _ = build_models(cfg, tiny_data)
+    first = landmark_shape_targets(generator, tiny_data)
+    assert landmark_shape_targets(generator, tiny_data) is first
+    # the same files outside the run cache are computed afresh, to the same numbers
+    fresh = landmark_shape_targets(generator, FaceDataset(tiny_data.folder))
+    assert fresh is not first
+    for remembered, computed in zip(first, fresh):
+        torch.testing.assert_close(remembered, computed, rtol=0, atol=0)
+    assert landmark_shape_targets(generator, tiny_data, landmark_noise=1.0) is not first
+    other, _ = build_models(cfg, tiny_data)     # the same split and layout: the same prior
+    assert landmark_shape_targets(other, tiny_data) is first
+    samples = [tiny_data.sample(i) for i in range(len(tiny_data))]
+    other.set_mean_face(1.1 * np.mean([s["vertices"] for s in samples], 0) * np.array([1.0, -1.0, 1.0]),
+                        tiny_data.uv, tiny_data.faces, tiny_data.model.landmark_index)
+    changed = landmark_shape_targets(other, tiny_data)
+    assert changed is not first and not torch.equal(changed[1], first[1])

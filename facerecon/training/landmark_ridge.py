@@ -17,6 +17,9 @@ ridge-from-landmarks row: the linear reference every trained row must beat.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -29,6 +32,22 @@ from ..models.generator import MeshGenerator
 from ..study.progress import progress_bar
 
 
+REMEMBERED_TARGETS = 4    # the last few targets a process computed (a chapter's models share their split and prior)
+_remembered: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
+
+
+def _targets_key(generator: MeshGenerator, dataset: FaceDataset, landmark_noise: float, seed: int) -> str | None:
+    """What the targets depend on, hashed: the run-cache split (None for a folder outside the cache, whose content
+    may change), the first level's UV and prior, the prior's landmarks, the landmark features, the noise."""
+    if dataset.cache_key is None:
+        return None
+    digest = hashlib.sha256(f"{dataset.cache_key}|{len(dataset)}|{generator.config.landmarks}|"
+                            f"{landmark_noise!r}|{seed}".encode())
+    for array in (np.asarray(generator.level_uv[0]), generator.prior_0.numpy(), generator.prior_landmarks.numpy()):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 @torch.no_grad()
 def landmark_shape_targets(generator: MeshGenerator, dataset: FaceDataset, *, batch: int = 256,
                            landmark_noise: float = 0.0, seed: int = 0, progress: bool = False
@@ -36,14 +55,32 @@ def landmark_shape_targets(generator: MeshGenerator, dataset: FaceDataset, *, ba
     """``(features (N, 145), changes (N, V_0·3))`` of every sample of ``dataset``: the generator's landmark
     features and the shape change (canonical frame, :func:`shape_unit` units) that takes its posed prior to the
     GT surface at the first level's vertices (both depth-centred). ``landmark_noise`` > 0 moves each sample's
-    landmarks by Gaussian noise of that s.d. (crop pixels, drawn from ``seed``) before both, as training does."""
+    landmarks by Gaussian noise of that s.d. (crop pixels, drawn from ``seed``) before both, as training does.
+
+    A process remembers the last :data:`REMEMBERED_TARGETS` results for run-cache splits (about 10 s each on a
+    `cpu` split; a chapter's models, trained one after another in a process, share them): the same tensors are
+    returned again, so callers must not change them in place."""
     if not landmark_noise >= 0:
         raise ValueError(f"landmark_noise must be >= 0 crop pixels, got {landmark_noise}")
-    noise = torch.Generator().manual_seed(seed)
     if not generator.config.landmark_shape:
         raise ValueError("the ridge fits the landmark shape basis: the generator needs landmark_shape=True")
     if not dataset.has_mesh:
         raise ValueError(f"dataset {dataset.folder} has no GT meshes: the ridge needs them")
+    key = _targets_key(generator, dataset, landmark_noise, seed)
+    if key is not None and key in _remembered:
+        _remembered.move_to_end(key)
+        return _remembered[key]
+    targets = _computed_targets(generator, dataset, batch, landmark_noise, seed, progress)
+    if key is not None:
+        _remembered[key] = targets
+        while len(_remembered) > REMEMBERED_TARGETS:
+            _remembered.popitem(last=False)
+    return targets
+
+
+def _computed_targets(generator: MeshGenerator, dataset: FaceDataset, batch: int, landmark_noise: float, seed: int,
+                      progress: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    noise = torch.Generator().manual_seed(seed)
     resample = TemplateResampler(dataset.uv, dataset.faces, generator.level_uv[0])
     unit = shape_unit(generator.prior_landmarks)
     features, changes = [], []
