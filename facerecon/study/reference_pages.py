@@ -88,14 +88,24 @@ def store_reference(profile: str, root: Path | None = None, only: Iterable[str] 
     return stored
 
 
+TEXT_MIME = ("text/plain", "text/markdown")
+GLUE_MIME_PREFIX = "application/papermill.record/"   # myst-nb's glue: the prose's numbers
+
+
+def shows_no_picture(output: dict[str, Any]) -> bool:
+    """Whether a cell output is text only (a stream, plain or markdown text, a glued value): what a page may keep
+    of a cell that shows real samples, whose pictures (images, HTML) must not be committed."""
+    return all(mime in TEXT_MIME or mime.startswith(GLUE_MIME_PREFIX) for mime in output.get("data", {}))
+
+
 def compact_page(nb: Any, root: Path) -> None:
-    """Drop what the book does not render or must not carry: plotly's JSON twin, real faces, machine folders,
-    execution timings."""
+    """Drop what the book does not render or must not carry: plotly's JSON twin, real faces (a `real-data` cell
+    keeps its text: tables of numbers and the values its prose glues), machine folders, execution timings."""
     prefix = f"{root.resolve()}/"
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
         if REAL_DATA_TAG in cell.get("metadata", {}).get("tags", []):
-            cell.outputs = []
+            cell.outputs = [o for o in cell.get("outputs", []) if shows_no_picture(o)]
         for output in cell.get("outputs", []):
             if "text" in output:
                 output["text"] = output["text"].replace(prefix, "")
@@ -228,7 +238,8 @@ def reference_table(profile: str, root: Path | None = None) -> str:
                     f"{record.get('wall_time_s') or 0.0:,.0f} s | {page} |")
     total, commits = _made_at([r for r in provenance.values() if r is not None])
     return ("| file | made at commit | when (UTC) | chapter wall time | page |\n|---|---|---|---|---|\n"
-            + "\n".join(rows) + f"\n\nThe chapters' wall times add up to {total / 60:,.0f} min; "
+            + "\n".join(rows) + f"\n\nThe stored runs' wall times add up to {total / 60:,.0f} min (a run that found its "
+            "models or data in the run cache did not make them: see below for the book's time from an empty cache); "
             + (f"all were made at one commit, `{commits[0]}`." if len(commits) == 1 else
                f"they were made at {len(commits)} commits ({', '.join(f'`{c}`' for c in commits)})."))
 
@@ -238,8 +249,9 @@ def reference_summary(profile: str, root: Path | None = None) -> str:
     records = [r for r in reference_provenance(profile, root).values() if r is not None]
     total, commits = _made_at(records)
     where = f"at one commit (`{commits[0]}`)" if len(commits) == 1 else f"at {len(commits)} commits"
-    return (f"The committed `{profile}` references: {len(records)} chapters, {total / 60:,.0f} min of chapter wall "
-            f"time, made {where}; per chapter in `results/README.md`.")
+    return (f"The committed `{profile}` references: {len(records)} chapters made {where}, their stored runs "
+            f"{total / 60:,.0f} min of wall time (with what the run cache already held); per chapter, and the time "
+            f"from an empty cache, in `results/README.md`.")
 
 
 def write_generated_block(path: Path, name: str, text: str) -> None:
