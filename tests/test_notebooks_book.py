@@ -166,17 +166,17 @@ def test_gan_modifications_toy_results_reproduce(smoke_run, root):
     assert toy["all (paper)"]["high_quality"][0] == pytest.approx(again["high_quality"])
 
 
-def _naive_cd_per_point(predict, faces, dataset, *, n: int, points: int, seed: int) -> float:
-    """Mean over the first ``n`` faces of Chamfer per point (squared nearest-neighbour distances both ways, each
-    direction's mean), neighbours from the full distance matrix, surface samples drawn as the chapter draws them."""
+def _naive_cd_per_point(mesh_of, samples, gt_faces, *, points: int, seed: int) -> float:
+    """Mean over ``samples`` of Chamfer per point (squared nearest-neighbour distances both ways, each direction's
+    mean), neighbours from the full distance matrix, surface samples drawn as the chapters draw them (the GT's
+    first, from one seeded stream). ``mesh_of(sample) -> (vertices, faces)``: the prediction in crop pixels."""
     from facerecon.metrics import metric_points
 
     gen = torch.Generator().manual_seed(seed)
     values = []
-    for i in range(n):
-        sample = dataset.sample(i)
-        gt = metric_points(sample["vertices"], dataset.faces, points, gen)
-        pred = metric_points(predict(sample), faces, points, gen)
+    for sample in samples:
+        gt = metric_points(sample["vertices"], gt_faces, points, gen)
+        pred = metric_points(*mesh_of(sample), points, gen)
         squared = ((pred[:, None, :] - gt[None, :, :]) ** 2).sum(-1)
         values.append(squared.min(1).sum() + squared.min(0).sum())
     return float(np.mean(values) / points)
@@ -204,13 +204,17 @@ def test_gan_modifications_mesh_results_reproduce(smoke_run, root):
     test = load_synthface(SynthFaceConfig(split="test", n=params["n_test"], seed=0,
                                           resolution=params["resolution"]), profile="smoke")
     kw = dict(n=params["eval_n"], points=params["eval_points"], seed=params["seed"])
-    base = _naive_cd_per_point(mean_face_baseline(test), test.faces, test, **kw)
+    samples = [test.sample(i) for i in range(params["eval_n"])]
+    naive = dict(points=params["eval_points"], seed=params["seed"])
+    baseline = mean_face_baseline(test)
+    base = _naive_cd_per_point(lambda s: (baseline(s), test.faces), samples, test.faces, **naive)
     assert base == pytest.approx(mesh["mean-face baseline"]["cd_per_point"], rel=1e-9)
     cfg, data = run_config("full", seed=params["seed"], **train_settings(params))
     trained = train_or_load(cfg, data, profile="smoke", progress=False)
     assert trained.reused, "the chapter's main model should be in the run cache"
     predict, faces = generator_predictor(trained.generator), trained.generator.faces(-1).numpy()
-    assert _naive_cd_per_point(predict, faces, test, **kw) == pytest.approx(mesh["full"]["cd_per_point"], rel=1e-6)
+    ours_cd = _naive_cd_per_point(lambda s: (predict(s), faces), samples, test.faces, **naive)
+    assert ours_cd == pytest.approx(mesh["full"]["cd_per_point"], rel=1e-6)
     ours = evaluate(predict, faces, test, **kw)     # EMD: the exact assignment has no simpler reference
     assert ours["emd_per_point"] == pytest.approx(mesh["full"]["emd_per_point"], rel=1e-6)
     main = res["main_model"]
@@ -259,7 +263,6 @@ def test_augmentation_results_schema_and_a_seed_reproduces(smoke_run, root):
     from facerecon.augment.edits import EditConfig
     from facerecon.augment.pairs import augmented_split
     from facerecon.comparison.predictors import generator_prediction
-    from facerecon.comparison.scoring import score_faces
     from facerecon.data.generate import load_synthface
     from facerecon.data.synthface import SynthFaceConfig
     from facerecon.training.cached import SPLIT_KEYS, train_or_load_on, train_settings
@@ -306,10 +309,11 @@ def test_augmentation_results_schema_and_a_seed_reproduces(smoke_run, root):
     trained = train_or_load_on(cfg, augmented, {"data": {"augmented_split": augmented.index["augmentation"]}},
                                profile="smoke", progress=False)
     assert trained.reused
-    scores = score_faces(generator_prediction(trained.generator, train.uv[train.model.landmark_index]),
-                         [test.sample(i) for i in range(params["eval_n"])], gt_faces=train.faces,
-                         points=params["eval_points"], seed=params["seed"])
-    assert ww["arms"]["with"]["cd"]["per_seed"][-1] == pytest.approx(scores["cd"].mean(), rel=1e-9)
+    predict = generator_prediction(trained.generator, train.uv[train.model.landmark_index])
+    again = _naive_cd_per_point(lambda s: (lambda p: (p.vertices, p.faces))(predict(s)),
+                                [test.sample(i) for i in range(params["eval_n"])], train.faces,
+                                points=params["eval_points"], seed=params["seed"])
+    assert ww["arms"]["with"]["cd"]["per_seed"][-1] == pytest.approx(again, rel=1e-9)
 
 
 def test_table3_results_schema_and_a_row_reproduces(smoke_run, root):
@@ -489,7 +493,6 @@ def test_claims_chapter_decides_what_its_chapters_measured(smoke_run, root):
 def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
     from facerecon.comparison.ablation import get_variant
     from facerecon.comparison.predictors import generator_prediction
-    from facerecon.comparison.scoring import score_faces
     from facerecon.data.generate import load_synthface
     from facerecon.data.synthface import SynthFaceConfig
     from facerecon.training.cached import run_config, train_or_load, train_settings
@@ -528,10 +531,11 @@ def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
     test = load_synthface(SynthFaceConfig(split="test", n=params["n_test"], seed=0, resolution=params["resolution"]),
                           profile="smoke")
     split = load_synthface(data, profile="smoke")
-    again = score_faces(generator_prediction(model.generator, split.uv[split.model.landmark_index]),
-                        [test.sample(i) for i in range(min(params["eval_n"], len(test)))], gt_faces=split.faces,
-                        points=params["eval_points"], seed=params["seed"])
-    assert rows["without GCN"]["cd"]["per_seed"][0] == pytest.approx(again["cd"].mean())
+    predict = generator_prediction(model.generator, split.uv[split.model.landmark_index])
+    again = _naive_cd_per_point(lambda s: (lambda p: (p.vertices, p.faces))(predict(s)),
+                                [test.sample(i) for i in range(min(params["eval_n"], len(test)))], split.faces,
+                                points=params["eval_points"], seed=params["seed"])
+    assert rows["without GCN"]["cd"]["per_seed"][0] == pytest.approx(again)
     # the full model is ours of 03 (shared through the run cache): the same training run
     main = load_results("03_gan_modifications", "smoke", root)["results"]["main_model"]["training"]
     assert res["training"]["full model"][0]["wall_time_s"] == main["wall_time_s"]

@@ -127,7 +127,8 @@ def committed_pages(profile: str, root: Path | None = None) -> dict[str, Path]:
 
 def page_note(stem: str, meta: dict[str, Any]) -> str:
     """The note that opens a reader's page: which run it shows and where its numbers are."""
-    minutes = f", {meta['wall_time_s'] / 60:.0f} min to run" if meta.get("wall_time_s") else ""
+    minutes = (f", {meta['wall_time_s'] / 60:.0f} min to run with what the run cache already held (the times from an "
+               f"empty cache are in `results/README.md`)" if meta.get("wall_time_s") else "")
     return (f":::{{note}}\nThis page is the committed **`{meta['profile']}`** run of `{stem}`: commit "
             f"`{meta['commit'][:7]}`, {str(meta.get('created', ''))[:10]}{minutes}. Its numbers are in "
             f"{{download}}`{meta['results']} <../{meta['results']}>`; rerun it with `facerecon run-notebooks "
