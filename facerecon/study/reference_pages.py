@@ -172,7 +172,9 @@ def assemble_reader_book(profile: str, root: Path | None = None, out: Path | Non
         rows.append(f"| `{stem}` | `{profile}` | `{meta['commit'][:7]}` | {minutes} |")
     (executed / "run_info.md").write_text(
         f"These pages are the committed **`{profile}`** runs (`results/{profile}/pages/`), rendered without "
-        "running them; each opens with its commit and links its results file.\n\n"
+        "running them; each opens with its commit and links its results file. A run time is the stored run's, with "
+        "what the run cache already held (a chapter whose models another chapter trained first did not train them); "
+        "the times from an empty cache are in `results/README.md`.\n\n"
         "| notebook | profile | commit | run time |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
     return out
 
