@@ -97,3 +97,20 @@ def test_readme_states_the_committed_cpu_book_as_its_files_do(root):
     from facerecon.study.reference_pages import generated_block, reference_summary
 
     assert generated_block(root / "README.md", "cpu-summary") == reference_summary("cpu", root)
+
+
+def test_the_regeneration_times_quoted_in_results_readme_are_the_files(root):
+    """results/README.md's table of the regeneration's times quotes each committed file's wall time (a row for a run
+    whose file was replaced says so and is not checked)."""
+    import re
+
+    text = (root / "results" / "README.md").read_text()
+    section = text.split("## The regeneration of", 1)[1].split("\n## ", 1)[0]
+    quoted = re.findall(r"^\| (\d\d)( \([^|]*\))? \| ([\d,]+) s \|", section, flags=re.M)
+    assert len(quoted) >= len(list_notebooks(root)), "the regeneration's table lists every chapter"
+    stems = {stem[:2]: stem for stem in list_notebooks(root)}
+    for number, note, seconds in quoted:
+        if "replaced" in note:
+            continue
+        provenance = json.loads((root / "results" / "cpu" / f"{stems[number]}.json").read_text())["provenance"]
+        assert round(provenance["wall_time_s"]) == int(seconds.replace(",", "")), (number, note, seconds)
