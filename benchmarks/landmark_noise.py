@@ -7,8 +7,8 @@ with detected landmarks. Prints a table.
 Trains (or takes from the run cache) the full model with the profile's Table 3 settings (``05_table3_comparison``)
 at each noise level, and scores it on the first ``--faces`` faces of the Table 3 test split in CD per point (1,024
 surface points, as 05) with the dataset's landmarks and with the study's landmark CNN's (05's detector, from the
-cache, seed 0 whatever ``--seed``), against the posed mean face given the same landmarks: reduction of its CD with a bootstrap interval over
-faces, and the paired difference to the model without noise. The detector's error on 200 validation faces is
+cache, seed 0 whatever ``--seed``), against the posed mean face given the same landmarks: reduction of its CD with
+a bootstrap interval over faces, and the paired difference to the model without noise. The detector's error on 200 validation faces is
 printed first (what the noise levels are compared with). Then, where the real AFLW2000-3D samples are beside the
 project, each model through the photo pipeline (MediaPipe's landmarks, chapter 09's framing and denoising): its
 landmark NME against the GT, against its own posed prior's (paired over the faces) and MediaPipe's. One seed: a

@@ -241,8 +241,9 @@ def reference_table(profile: str, root: Path | None = None) -> str:
                     f"{record.get('wall_time_s') or 0.0:,.0f} s | {page} |")
     total, commits = _made_at([r for r in provenance.values() if r is not None])
     return ("| file | made at commit | when (UTC) | chapter wall time | page |\n|---|---|---|---|---|\n"
-            + "\n".join(rows) + f"\n\nThe stored runs' wall times add up to {total / 60:,.0f} min (a run that found its "
-            "models or data in the run cache did not make them: see below for the book's time from an empty cache); "
+            + "\n".join(rows) + f"\n\nThe stored runs' wall times add up to {total / 60:,.0f} min (a run that "
+            "found its models or data in the run cache did not make them: see below for the book's time from an "
+            "empty cache); "
             + (f"all were made at one commit, `{commits[0]}`." if len(commits) == 1 else
                f"they were made at {len(commits)} commits ({', '.join(f'`{c}`' for c in commits)})."))
 
