@@ -19,9 +19,9 @@ import torch
 
 from facerecon.comparison.predictors import y_up
 from facerecon.data.generate import load_synthface
-from facerecon.data.landmark_information import ShapeSpace, fit_to_landmarks, _ridge_path
+from facerecon.data.landmark_information import ShapeSpace, coefficients_at_pose, fit_to_landmarks, posed_shape
 from facerecon.data.synthface import SynthFaceConfig
-from facerecon.mesh.pose import Y_DOWN, apply_weak_perspective
+from facerecon.mesh.pose import Y_DOWN
 from facerecon.study.profiles import load_profile
 from facerecon.study.provenance import git_commit
 
@@ -43,18 +43,10 @@ def pose_from_3d_landmarks(space: ShapeSpace, landmark_index: np.ndarray, landma
 def fit_at_pose(space: ShapeSpace, landmark_index: np.ndarray, landmarks2d: np.ndarray, pose, lam: float | None
                 ) -> np.ndarray:
     """``(V, 3)`` crop vertices (mean depth removed): the shape coefficients' ridge fit to ``landmarks2d`` at a
-    given ``pose`` (the mean shape when ``lam`` is None)."""
-    basis = space.basis[:, landmark_index]
-    coeffs = np.zeros(len(basis))
-    if lam is not None:
-        zero = torch.zeros_like(pose[2])
-        design = apply_weak_perspective(torch.as_tensor(basis), pose[0], pose[1], zero)[..., :2]
-        target = (torch.as_tensor(np.asarray(landmarks2d, np.float64))
-                  - apply_weak_perspective(torch.as_tensor(space.mean[landmark_index]), *pose)[0, :, :2])
-        coeffs = _ridge_path(design.numpy().reshape(len(basis), -1).T, target.numpy().ravel(), np.array([lam]))[0]
-    shape = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
-    posed = apply_weak_perspective(torch.as_tensor(shape), *pose)[0].numpy()
-    return posed - np.array([0.0, 0.0, posed[:, 2].mean()])
+    given ``pose`` (the mean shape when ``lam`` is None), as one alternation of the landmark fit does it."""
+    coeffs = np.zeros(len(space.basis)) if lam is None else coefficients_at_pose(
+        space, torch.as_tensor(np.asarray(landmarks2d, np.float64)[None]), landmark_index, pose, lam)
+    return posed_shape(space, coeffs, pose)
 
 
 def vertex_error(vertices: np.ndarray, sample: dict) -> float:

@@ -4,9 +4,9 @@
 
 A verdict is any ``verdict``, ``detectable`` or ``beats_baseline`` value in a chapter's results tree, named by its
 path (list items by their ``id``, ``variant`` or ``name``); a difference's ``detectable`` is shown with its sign
-("+ detectable", "− detectable", "within noise"), so a flip of direction counts as a change. Rows: changed (old → new), appeared (only in the new
-files: a new measurement) and gone (only in the old). For the closing note of a regeneration, e.g. the committed
-``results/cpu`` (old) against a fresh ``_results/cpu`` (new).
+("+ detectable", "− detectable", "within noise"), so a flip of direction counts as a change. Rows: changed
+(old → new), appeared (only in the new files: a new measurement) and gone (only in the old). For the closing note
+of a regeneration, e.g. the committed ``results/cpu`` (old) against a fresh ``_results/cpu`` (new).
 """
 
 from __future__ import annotations

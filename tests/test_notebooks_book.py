@@ -182,6 +182,14 @@ def _naive_cd_per_point(mesh_of, samples, gt_faces, *, points: int, seed: int) -
     return float(np.mean(values) / points)
 
 
+def _mesh_of(predict):
+    """``sample -> (vertices, faces)`` of a Table-3 predictor (its ``Prediction``), for :func:`_naive_cd_per_point`."""
+    def mesh(sample):
+        prediction = predict(sample)
+        return prediction.vertices, prediction.faces
+    return mesh
+
+
 def test_gan_modifications_mesh_results_reproduce(smoke_run, root):
     from facerecon.data.generate import load_synthface
     from facerecon.data.synthface import SynthFaceConfig
@@ -310,7 +318,7 @@ def test_augmentation_results_schema_and_a_seed_reproduces(smoke_run, root):
                                profile="smoke", progress=False)
     assert trained.reused
     predict = generator_prediction(trained.generator, train.uv[train.model.landmark_index])
-    again = _naive_cd_per_point(lambda s: (lambda p: (p.vertices, p.faces))(predict(s)),
+    again = _naive_cd_per_point(_mesh_of(predict),
                                 [test.sample(i) for i in range(params["eval_n"])], train.faces,
                                 points=params["eval_points"], seed=params["seed"])
     assert ww["arms"]["with"]["cd"]["per_seed"][-1] == pytest.approx(again, rel=1e-9)
@@ -532,7 +540,7 @@ def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
                           profile="smoke")
     split = load_synthface(data, profile="smoke")
     predict = generator_prediction(model.generator, split.uv[split.model.landmark_index])
-    again = _naive_cd_per_point(lambda s: (lambda p: (p.vertices, p.faces))(predict(s)),
+    again = _naive_cd_per_point(_mesh_of(predict),
                                 [test.sample(i) for i in range(min(params["eval_n"], len(test)))], split.faces,
                                 points=params["eval_points"], seed=params["seed"])
     assert rows["without GCN"]["cd"]["per_seed"][0] == pytest.approx(again)

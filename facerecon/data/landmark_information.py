@@ -175,13 +175,35 @@ def exact_inversion_bound(space: ShapeSpace, mesh: np.ndarray, landmark_explaine
     return _fraction(np.asarray(landmark_explained, np.float64) - mesh, procrustes(space.mean, mesh) - mesh)
 
 
+def coefficients_at_pose(space: ShapeSpace, landmarks2d, landmark_index: np.ndarray, pose, lam: float) -> np.ndarray:
+    """``(k,)`` PCA coefficients: the ridge fit (weight ``lam``) of ``landmarks2d (1, 68, 2)`` (a float64 tensor,
+    crop pixels) in the image plane at a weak-perspective ``pose`` ``(s (1,), R (1, 3, 3), t (1, 2))``."""
+    import torch
+
+    basis_lm = space.basis[:, landmark_index]
+    zero = torch.zeros_like(pose[2])
+    design = apply_weak_perspective(torch.as_tensor(basis_lm), pose[0], pose[1], zero)[..., :2]
+    design = design.numpy().reshape(len(basis_lm), -1).T
+    target = landmarks2d[0] - apply_weak_perspective(torch.as_tensor(space.mean[landmark_index]), *pose)[0, :, :2]
+    return _ridge_path(design, target.numpy().ravel(), np.array([lam]))[0]
+
+
+def posed_shape(space: ShapeSpace, coeffs: np.ndarray, pose) -> np.ndarray:
+    """``(V, 3)`` crop-frame vertices of the shape ``coeffs (k,)`` at ``pose``, mean depth removed."""
+    import torch
+
+    shape = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
+    pred = apply_weak_perspective(torch.as_tensor(shape), *pose)[0].numpy()
+    return pred - np.array([0.0, 0.0, pred[:, 2].mean()])
+
+
 def fit_to_landmarks(space: ShapeSpace, landmarks2d: np.ndarray, landmark_index: np.ndarray, lam: float | None,
                      iterations: int = 4) -> np.ndarray:
     """The classic landmark fit of a 3DMM: ``(V, 3)`` vertices in the crop frame, mean depth removed.
 
     ``landmarks2d (68, 2)`` in crop pixels; the shape space is in a y-up frame. Alternates a weak-perspective pose
     fit to the current shape's landmarks and a ridge fit (weight ``lam``) of the PCA coefficients in the image
-    plane at that pose. ``lam=None`` poses the mean shape (no shape fit)."""
+    plane at that pose (:func:`coefficients_at_pose`). ``lam=None`` poses the mean shape (no shape fit)."""
     import torch
 
     lm2d = torch.as_tensor(np.asarray(landmarks2d, np.float64)[None])
@@ -192,14 +214,8 @@ def fit_to_landmarks(space: ShapeSpace, landmarks2d: np.ndarray, landmark_index:
         pose = fit_weak_perspective(torch.as_tensor(shape_lm), lm2d)
         if lam is None:
             break
-        zero = torch.zeros_like(pose[2])
-        design = apply_weak_perspective(torch.as_tensor(basis_lm), pose[0], pose[1], zero)[..., :2]
-        design = design.numpy().reshape(len(basis_lm), -1).T
-        target = lm2d[0] - apply_weak_perspective(torch.as_tensor(space.mean[landmark_index]), *pose)[0, :, :2]
-        coeffs = _ridge_path(design, target.numpy().ravel(), np.array([lam]))[0]
-    shape = space.mean + np.tensordot(coeffs, space.basis, axes=(0, 0))
-    pred = apply_weak_perspective(torch.as_tensor(shape), *pose)[0].numpy()
-    return pred - np.array([0.0, 0.0, pred[:, 2].mean()])
+        coeffs = coefficients_at_pose(space, lm2d, landmark_index, pose, lam)
+    return posed_shape(space, coeffs, pose)
 
 
 def realistic_landmark_fit(space: ShapeSpace, vertices: np.ndarray, landmarks2d: np.ndarray,

@@ -36,12 +36,14 @@ REMEMBERED_TARGETS = 4    # the last few targets a process computed (a chapter's
 _remembered: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
 
 
-def _targets_key(generator: MeshGenerator, dataset: FaceDataset, landmark_noise: float, seed: int) -> str | None:
+def _targets_key(generator: MeshGenerator, dataset: FaceDataset, batch: int, landmark_noise: float, seed: int
+                 ) -> str | None:
     """What the targets depend on, hashed: the run-cache split (None for a folder outside the cache, whose content
-    may change), the first level's UV and prior, the prior's landmarks, the landmark features, the noise."""
+    may change), the first level's UV and prior, the prior's landmarks, the landmark features, the noise (drawn
+    batch by batch, so the batch size too)."""
     if dataset.cache_key is None:
         return None
-    digest = hashlib.sha256(f"{dataset.cache_key}|{len(dataset)}|{generator.config.landmarks}|"
+    digest = hashlib.sha256(f"{dataset.cache_key}|{len(dataset)}|{generator.config.landmarks}|{batch}|"
                             f"{landmark_noise!r}|{seed}".encode())
     for array in (np.asarray(generator.level_uv[0]), generator.prior_0.numpy(), generator.prior_landmarks.numpy()):
         digest.update(np.ascontiguousarray(array).tobytes())
@@ -57,8 +59,8 @@ def landmark_shape_targets(generator: MeshGenerator, dataset: FaceDataset, *, ba
     GT surface at the first level's vertices (both depth-centred). ``landmark_noise`` > 0 moves each sample's
     landmarks by Gaussian noise of that s.d. (crop pixels, drawn from ``seed``) before both, as training does.
 
-    A process remembers the last :data:`REMEMBERED_TARGETS` results for run-cache splits (about 10 s each on a
-    `cpu` split; a chapter's models, trained one after another in a process, share them): the same tensors are
+    A process remembers the last :data:`REMEMBERED_TARGETS` results for run-cache splits (about 5 s each on a
+    `cpu` split, one core; a chapter's models, trained one after another in a process, share them): the same tensors are
     returned again, so callers must not change them in place."""
     if not landmark_noise >= 0:
         raise ValueError(f"landmark_noise must be >= 0 crop pixels, got {landmark_noise}")
@@ -66,7 +68,7 @@ def landmark_shape_targets(generator: MeshGenerator, dataset: FaceDataset, *, ba
         raise ValueError("the ridge fits the landmark shape basis: the generator needs landmark_shape=True")
     if not dataset.has_mesh:
         raise ValueError(f"dataset {dataset.folder} has no GT meshes: the ridge needs them")
-    key = _targets_key(generator, dataset, landmark_noise, seed)
+    key = _targets_key(generator, dataset, batch, landmark_noise, seed)
     if key is not None and key in _remembered:
         _remembered.move_to_end(key)
         return _remembered[key]
