@@ -2,15 +2,16 @@
 
     python benchmarks/learning_probe.py [--profile gpu] [--model full] [--minutes 4] [--steps N] [--n-train 2000]
                                         [--eval-n 200] [--eval-every 100] [--on test] [--device auto]
-                                        [--workers N] [--set KEY=VALUE ...]
+                                        [--eval-points 512] [--workers N] [--set KEY=VALUE ...]
 
 Trains the named model with the profile's ``train`` section (its architecture, batch, GT points, study options; the
 training split shrunk to ``--n-train`` faces; ``--set`` overrides any training key, YAML values, e.g. ``--set
 lr_generator=1e-3 --set aggregation=mean``) for at most ``--minutes`` (or ``--steps``; a cosine schedule decays
 over ``--steps``), and every ``--eval-every`` steps scores it on ``--eval-n`` faces of the Table 3 test split
 (``--on validation``: the validation split, the training distribution at another seed; what a recipe should be
-chosen on) in CD per point (512 surface points)
-against the mean face of the training split, paired on the same faces, and as the share of the CD above the
+chosen on) in CD per point
+against the mean face of the training split, paired on the same faces (``--eval-points`` per surface; 05 scores
+1,024), and as the share of the CD above the
 sampling floor (the GT against itself resampled) that it removes. Before and after, one Adam step on each part of
 the generator is measured by how far it moves the output (``training.step_scales``). A probe of what a budget and a
 recipe buy, not a profile run.
@@ -27,18 +28,16 @@ import numpy as np
 import torch
 
 from facerecon.cli.book import parse_overrides
-from facerecon.comparison.predictors import MeanFace, Prediction, generator_prediction
+from facerecon.comparison.predictors import MeanFace, generator_prediction, sampling_floor
 from facerecon.comparison.scoring import relative_reduction, score_faces
 from facerecon.data.generate import load_synthface
+from facerecon.study.formatting import percent_interval
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.study.profiles import load_train_section
 from facerecon.training.config import named_config
 from facerecon.models.losses import vertex_loss
 from facerecon.training.step_scales import output_step_scales
 from facerecon.training.trainer import Trainer
-
-EVAL_POINTS = 512
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -47,6 +46,7 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--eval-n", type=int, default=200)
     parser.add_argument("--eval-every", type=int, default=100)
+    parser.add_argument("--eval-points", type=int, default=512, help="surface points per face in the score")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
@@ -72,9 +72,9 @@ def main() -> None:
     faces, landmark_index = train.faces, train.model.landmark_index
     samples = [scored.sample(i) for i in range(len(scored))]
     mean_face = score_faces(MeanFace(np.stack([train.sample(i)["vertices"] for i in range(len(train))]), faces,
-                                     landmark_index), samples, gt_faces=faces, points=EVAL_POINTS)["cd"]
-    floor = score_faces(lambda s: Prediction(s["vertices"], faces, s["landmarks3d"]), samples, gt_faces=faces,
-                        points=EVAL_POINTS)["cd"]
+                                     landmark_index), samples, gt_faces=faces, points=args.eval_points)["cd"]
+    floor = score_faces(sampling_floor(faces), samples, gt_faces=faces,
+                        points=args.eval_points)["cd"]
     print(f"profile {args.profile}: data ready in {time.perf_counter() - start:.0f} s; {len(train)} training "
           f"faces, {len(samples)} {args.on} faces; mean face CD / point {mean_face.mean():.5f}, sampling floor "
           f"{floor.mean():.5f}", flush=True)
@@ -103,13 +103,11 @@ def main() -> None:
                 torch.cuda.synchronize()
             trained_s += time.perf_counter() - tick
             cd = score_faces(generator_prediction(generator, landmark_uv, device), samples, gt_faces=faces,
-                             points=EVAL_POINTS)["cd"]
+                             points=args.eval_points)["cd"]
             generator.train()
             r, above = relative_reduction(mean_face, cd), relative_reduction(mean_face, cd, floor=floor)
             print(f"| {trainer.step} | {trainer.step * cfg.batch_size} | {trained_s:.0f} | {cd.mean():.5f} | "
-                  f"{100 * r['mean']:.1f} % [{100 * r['ci95'][0]:.1f}, {100 * r['ci95'][1]:.1f}] | "
-                  f"{100 * above['mean']:.1f} % [{100 * above['ci95'][0]:.1f}, {100 * above['ci95'][1]:.1f}] |",
-                  flush=True)
+                  f"{percent_interval(r)} | {percent_interval(above)} |", flush=True)
         print_step_scales("after training", generator, probe_batch, cfg.lr_generator)
 
 

@@ -33,6 +33,7 @@ def test_each_variant_differs_from_the_full_model_in_what_it_removes(root, profi
         "Chamfer on every block": {"fit_levels"},
         "edge term on the mesh": {"edge_on"},
         "adversarial weight 0.01": {"adversarial_weight"},
+        "exact landmarks in training": {"landmark_noise"},
     }
     assert [v.name for v in VARIANTS] == list(expected)
     for variant in VARIANTS:

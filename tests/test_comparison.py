@@ -181,6 +181,22 @@ def test_reduction_above_the_floor_is_the_share_of_the_removable_error():
         relative_reduction(reference, scores, floor=floor[:5])
 
 
+def test_reductions_against_average_the_seeds_then_share_the_error_above_the_floor():
+    from facerecon.comparison.scoring import reductions_against
+    from facerecon.study.formatting import percent_interval
+
+    rng = np.random.default_rng(6)
+    floor = rng.uniform(0.4, 0.6, 50)
+    reference = floor + rng.uniform(0.5, 1.5, 50)
+    seeds = np.stack([floor + share * (reference - floor) for share in (0.2, 0.4, 0.6)])  # removing 80, 60, 40 %
+    out = reductions_against(reference, seeds, floor, seed=1)
+    assert out["above_floor"]["mean"] == pytest.approx(0.6)              # the seeds' mean model removes 60 %
+    naive_raw = (sum(reference) - sum(seeds.mean(axis=0))) / sum(reference)
+    assert out["raw"]["mean"] == pytest.approx(naive_raw) and out["raw"]["mean"] < 0.6
+    assert out == reductions_against(reference, seeds.mean(axis=0), floor, seed=1)
+    assert percent_interval({"mean": 0.2354, "ci95": [0.19749, 0.2726]}) == "23.5 % [19.7, 27.3]"
+
+
 def test_interactive_examples_colour_each_prediction_by_its_error(linear_faces):
     from facerecon.figures.comparison import interactive_examples, surface_error
 

@@ -227,6 +227,11 @@ def test_gan_modifications_mesh_results_reproduce(smoke_run, root):
     assert ours["emd_per_point"] == pytest.approx(mesh["full"]["emd_per_point"], rel=1e-6)
     main = res["main_model"]
     assert main["training"]["steps"] == params["steps"] and main["cd_per_point"] == mesh["full"]["cd_per_point"]
+    # the share of the baseline's CD above the sampling floor (the GT against itself resampled) that ours removes
+    floor = _naive_cd_per_point(lambda s: (s["vertices"], test.faces), samples, test.faces, **naive)
+    assert floor == pytest.approx(res["sampling_floor_cd_per_point"], rel=1e-9) and 0 < floor < base
+    assert main["reduction"]["above_floor"]["mean"] == pytest.approx((base - ours_cd) / (base - floor), rel=1e-6)
+    assert main["reduction"]["raw"]["mean"] == pytest.approx(1 - ours_cd / base, rel=1e-6)
     assert not main["cache_entry"].startswith("/"), "committed results carry paths relative to the project root"
 
 
@@ -322,6 +327,15 @@ def test_augmentation_results_schema_and_a_seed_reproduces(smoke_run, root):
                                 [test.sample(i) for i in range(params["eval_n"])], train.faces,
                                 points=params["eval_points"], seed=params["seed"])
     assert ww["arms"]["with"]["cd"]["per_seed"][-1] == pytest.approx(again, rel=1e-9)
+    # the share of the mean face's CD above the sampling floor (the GT against itself resampled) each arm removes
+    floor = _naive_cd_per_point(lambda s: (s["vertices"], train.faces), [test.sample(i) for i in range(params["eval_n"])],
+                                train.faces, points=params["eval_points"], seed=params["seed"])
+    assert ww["sampling_floor"]["cd"] == pytest.approx(floor, rel=1e-9)
+    mean_face = ww["mean_face"]["cd"]["mean"]
+    for arm in ("with", "without"):
+        arm_cd = np.mean(ww["arms"][arm]["cd"]["per_seed"])
+        assert ww["arm_reduction"][arm]["above_floor"]["mean"] == pytest.approx(
+            (mean_face - arm_cd) / (mean_face - floor), rel=1e-6)
 
 
 def test_table3_results_schema_and_a_row_reproduces(smoke_run, root):
@@ -544,6 +558,15 @@ def test_ablation_results_schema_and_the_gcn_row_reproduces(smoke_run, root):
                                 [test.sample(i) for i in range(min(params["eval_n"], len(test)))], split.faces,
                                 points=params["eval_points"], seed=params["seed"])
     assert rows["without GCN"]["cd"]["per_seed"][0] == pytest.approx(again)
+    # the share of the mean face's CD above the sampling floor that the full model (its seeds' mean) removes
+    floor = _naive_cd_per_point(lambda s: (s["vertices"], split.faces),
+                                [test.sample(i) for i in range(min(params["eval_n"], len(test)))], split.faces,
+                                points=params["eval_points"], seed=params["seed"])
+    assert res["sampling_floor"]["cd"] == pytest.approx(floor, rel=1e-9)
+    full_cd, mean_face = np.mean(res["full"]["cd"]["per_seed"]), res["mean_face"]["cd"]
+    assert res["full_reduction"]["above_floor"]["mean"] == pytest.approx((mean_face - full_cd) / (mean_face - floor),
+                                                                         rel=1e-6)
+    assert res["full_reduction"]["raw"]["mean"] == pytest.approx(1 - full_cd / mean_face, rel=1e-6)
     # the full model is ours of 03 (shared through the run cache): the same training run
     main = load_results("03_gan_modifications", "smoke", root)["results"]["main_model"]["training"]
     assert res["training"]["full model"][0]["wall_time_s"] == main["wall_time_s"]

@@ -10,6 +10,7 @@ be measured for every method.
 - :class:`LandmarkShapeFit`: a PCA shape model of the training meshes fitted to the landmarks with pose by ridge
   regression, λ chosen on a validation split, never on test (row 2: the optimisation family that made 3DDFA's
   ground truth);
+- :func:`sampling_floor`: the GT itself (what point sampling alone leaves);
 - :func:`generator_prediction`: a trained mesh generator (rows 4–6), its landmarks interpolated at the landmark
   vertices' UV coordinates.
 """
@@ -31,6 +32,12 @@ def with_landmarks(sample: dict, landmarks2d: np.ndarray) -> dict:
     if landmarks2d.shape != (68, 2):
         raise ValueError(f"landmarks2d must be (68, 2) crop pixels, got {landmarks2d.shape}")
     return {**sample, "landmarks2d": landmarks2d}
+
+
+def sampling_floor(faces: np.ndarray) -> Predictor:
+    """The GT itself as the prediction (``faces``: the GT topology): scored, it measures the *sampling floor*, the
+    CD and EMD that two independent point samples of the same surface leave, which no method removes."""
+    return lambda sample: Prediction(sample["vertices"], faces, sample["landmarks3d"])
 
 
 def y_up(vertices: np.ndarray) -> np.ndarray:

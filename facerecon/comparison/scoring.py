@@ -123,3 +123,15 @@ def relative_reduction(reference: np.ndarray, scores: np.ndarray, *, floor: np.n
         return (reference[index].mean() - scores[index].mean()) / (reference[index].mean() - base[index].mean())
     return {"mean": float(reduction(faces)),
             "ci95": bootstrap_ci(faces, seed=seed, resamples=resamples, statistic=reduction)}
+
+
+def reductions_against(reference: np.ndarray, scores: np.ndarray, floor: np.ndarray, *, seed: int = 0) -> dict:
+    """``{"raw", "above_floor"}``: :func:`relative_reduction` of ``scores`` against ``reference (N,)`` (e.g. the
+    mean face's CD per face), plain and as the share of ``reference``'s error above ``floor (N,)`` (the GT scored
+    against itself resampled). ``scores``: ``(N,)``, or ``(S seeds, N)`` averaged over seeds first (the interval
+    is over faces)."""
+    scores = np.asarray(scores, np.float64)
+    if scores.ndim == 2:
+        scores = scores.mean(axis=0)
+    return {"raw": relative_reduction(reference, scores, seed=seed),
+            "above_floor": relative_reduction(reference, scores, floor=floor, seed=seed)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..study.formatting import interval_cell  # noqa: F401 (the chapters import it from here, beside the tables)
+from ..study.formatting import interval_cell, percent_interval  # noqa: F401 (the chapters import them from here)
 
 
 def format_cell(value, digits: int = 4) -> str:

@@ -21,3 +21,10 @@ def interval_cell(mean: float, lo: float | None, hi: float | None, signed: bool 
     if not finite:
         return f"{number(mean)} (no interval: one seed)"
     return f"{number(mean)} [{number(lo)}, {number(hi)}]"
+
+
+def percent_interval(share: dict) -> str:
+    """A share ``{"mean", "ci95"}`` (fractions, e.g. :func:`~facerecon.comparison.scoring.relative_reduction`'s)
+    as ``"23.5 % [19.7, 27.3]"``: percent to one decimal, the interval in brackets."""
+    lo, hi = share["ci95"]
+    return f"{100 * share['mean']:.1f} % [{100 * lo:.1f}, {100 * hi:.1f}]"

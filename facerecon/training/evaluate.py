@@ -52,7 +52,8 @@ def generator_predictor(generator, device: torch.device | None = None) -> Callab
 
 def evaluate(predict: Callable[[dict], np.ndarray], faces: np.ndarray, dataset: FaceDataset, *, n: int | None = None,
              points: int = 1024, seed: int = 0) -> dict:
-    """Mean CD and EMD (sum and per point) of ``predict`` on the first ``n`` samples, overall and per yaw bin."""
+    """Mean CD and EMD (sum and per point) of ``predict`` on the first ``n`` samples, overall and per yaw bin, and
+    each face's CD per point (``"cd_per_face"``, ``(n,)``: for paired comparisons)."""
     n = min(n or len(dataset), len(dataset))
     gen = torch.Generator().manual_seed(seed)
     yaw, pairs = [], []
@@ -70,7 +71,7 @@ def evaluate(predict: Callable[[dict], np.ndarray], faces: np.ndarray, dataset: 
         return {"n": int(mask.sum()), "cd": float(cd[mask].mean()), "cd_per_point": float(cd[mask].mean() / points),
                 "emd": float(emd[mask].mean()), "emd_per_point": float(emd[mask].mean() / points)}
     by_bin = {label: stats(mask) for label, mask in yaw_bin_masks(yaw).items()}
-    return {"points": points, **stats(np.ones(n, bool)), "by_yaw": by_bin}
+    return {"points": points, **stats(np.ones(n, bool)), "by_yaw": by_bin, "cd_per_face": cd / points}
 
 
 ROUND_OFF = 1e-9
