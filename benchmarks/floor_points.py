@@ -26,6 +26,7 @@ from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.metrics import chamfer_distance, metric_points
 from facerecon.study.formatting import percent_interval
+from facerecon.study.paths import relative_to_root
 from facerecon.study.profiles import load_profile
 from facerecon.study.provenance import device_description, git_commit
 from facerecon.training.cached import run_config, train_or_load, train_settings
@@ -64,7 +65,7 @@ def main() -> None:
                                         landmark_index),
                   "ours": generator_prediction(trained.generator, train.uv[landmark_index])}
     print(f"commit {git_commit()}, {device_description()}; profile {args.profile}, ours = run-cache entry "
-          f"{trained.path} ({'reused' if trained.reused else 'trained'}; landmark_noise "
+          f"{relative_to_root(trained.path)} ({'reused' if trained.reused else 'trained'}; landmark_noise "
           f"{cfg.landmark_noise:g}), {len(samples)} test faces; ready in {time.perf_counter() - start:.0f} s")
     print("| points | floor CD / point | mean face CD / point | ours CD / point | floor / mean face | "
           "ours: raw reduction [95 %] | ours: of the CD above the floor [95 %] |")
