@@ -1,11 +1,12 @@
 """Benchmark: how much of the landmark 3DMM fit's error is its pose. Prints a table.
 
-    python benchmarks/landmark_fit_pose.py [--profile cpu] [--faces 200] [--lambdas 0.1 1 3]
+    python benchmarks/landmark_fit_pose.py [--profile cpu] [--faces 200] [--lambdas 0.1 1 3] [--alternations 4 20]
 
 Table 3's landmark 3DMM fit (:func:`facerecon.data.landmark_information.fit_to_landmarks`: PCA-100 of the
 training meshes, alternating a weak-perspective pose fit to the current shape's landmarks and a ridge fit of the
-shape coefficients to the 2D landmarks at that pose) on the first ``--faces`` faces of 05's test split, with 4
-alternations (05's row), with 20, and with the pose taken from the GT 3D landmarks (a similarity fit of the mean
+shape coefficients to the 2D landmarks at that pose) on the first ``--faces`` faces of 05's test split, with each
+number of ``--alternations`` (05's row: its ``fit_iterations``, 20; 4 before), and with the pose taken from the GT 3D
+landmarks (a similarity fit of the mean
 shape's landmarks to them: what an exact pose would give the 2D fit). Per-vertex error in crop pixels, each mesh's
 mean depth removed, and its reduction against 05's mean-face row (the mean shape posed by the 2D landmarks).
 """
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--faces", type=int, default=200)
     parser.add_argument("--lambdas", type=float, nargs="+", default=[0.1, 1.0, 3.0])
+    parser.add_argument("--alternations", type=int, nargs="+", default=[4, 20])
     args = parser.parse_args()
     params = load_profile(args.profile)["05_table3_comparison"]
     split = lambda kind, n: load_synthface(  # noqa: E731
@@ -79,14 +81,15 @@ def main() -> None:
           f"mean depth removed) of the posed mean shape: pose from the 2D landmarks {estimated_base:.3f}, pose "
           f"from the GT 3D landmarks {exact_base:.3f}")
     print("each cell: per-vertex error, and its reduction against the mean shape posed by the 2D landmarks")
-    print("| λ | 4 alternations (05's row) | 20 alternations | pose from the GT 3D landmarks |\n|---|---|---|---|")
+    columns = [f"{n} alternations" for n in args.alternations] + ["pose from the GT 3D landmarks"]
+    print("| λ | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     for lam in args.lambdas:
+        fits = [lambda s, _, n=n: fit_to_landmarks(space, s["landmarks2d"], index, lam, n) for n in args.alternations]
+        fits.append(lambda s, pose: fit_at_pose(space, index, s["landmarks2d"], pose, lam))
         cells = []
-        for fit, base in ((lambda s, _: fit_to_landmarks(space, s["landmarks2d"], index, lam, 4), estimated_base),
-                          (lambda s, _: fit_to_landmarks(space, s["landmarks2d"], index, lam, 20), estimated_base),
-                          (lambda s, pose: fit_at_pose(space, index, s["landmarks2d"], pose, lam), estimated_base)):
+        for fit in fits:
             error = mean_error(fit)
-            cells.append(f"{error:.3f} px ({100 * (1 - error / base):.1f} %)")
+            cells.append(f"{error:.3f} px ({100 * (1 - error / estimated_base):.1f} %)")
         print(f"| {lam:g} | " + " | ".join(cells) + " |")
 
 
