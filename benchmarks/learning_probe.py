@@ -29,7 +29,7 @@ import torch
 
 from facerecon.cli.book import parse_overrides
 from facerecon.comparison.predictors import MeanFace, generator_prediction, sampling_floor
-from facerecon.comparison.scoring import relative_reduction, score_faces
+from facerecon.comparison.scoring import reductions_against, score_faces
 from facerecon.data.generate import load_synthface
 from facerecon.study.formatting import percent_interval
 from facerecon.data.synthface import SynthFaceConfig
@@ -105,9 +105,9 @@ def main() -> None:
             cd = score_faces(generator_prediction(generator, landmark_uv, device), samples, gt_faces=faces,
                              points=args.eval_points)["cd"]
             generator.train()
-            r, above = relative_reduction(mean_face, cd), relative_reduction(mean_face, cd, floor=floor)
+            shares = reductions_against(mean_face, cd, floor)
             print(f"| {trainer.step} | {trainer.step * cfg.batch_size} | {trained_s:.0f} | {cd.mean():.5f} | "
-                  f"{percent_interval(r)} | {percent_interval(above)} |", flush=True)
+                  f"{percent_interval(shares['raw'])} | {percent_interval(shares['above_floor'])} |", flush=True)
         print_step_scales("after training", generator, probe_batch, cfg.lr_generator)
 
 
