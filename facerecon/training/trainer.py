@@ -7,8 +7,9 @@ detached fakes with (optionally smoothed) targets, then the generator adds the w
 
 The study's options around that step (each a :class:`TrainConfig` switch, off by default): a dense per-vertex term
 beside Chamfer, the landmark shape basis started at its ridge solution (:mod:`.landmark_ridge`), separate learning
-rates for the shape basis and the offset heads, and a warm-up and cosine decay of every learning rate (a function
-of the step, so resuming continues it).
+rates for the shape basis and the offset heads, a warm-up and cosine decay of every learning rate (a function
+of the step, so resuming continues it), and an auxiliary readout of the GT surface from the encoder's maps
+(:mod:`.surface_readout`, kept in checkpoints, not in the model).
 
 Checkpoints are written every ``checkpoint_every`` steps and at the end, atomically; ``resume=True`` continues from
 the last one and reproduces an uninterrupted run exactly on the same CPU build (batch order and GT sampling are
