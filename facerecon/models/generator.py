@@ -163,7 +163,7 @@ class MeshGenerator(nn.Module):
             self.register_buffer("prior_ready", torch.tensor(False))
         for level, p in enumerate(prior):
             self.register_buffer(f"prior_{level}", torch.tensor(p, dtype=torch.float32))
-        image_channels = sum(self.encoder.out_channels[s] for s in config.feature_stages)
+        image_channels = self.image_channels
         code = config.landmark_code if config.landmarks != "none" else 0
         if code:
             code_in = 2 * N_LANDMARKS + (9 if config.landmarks == "residual" else 0)
@@ -263,19 +263,29 @@ class MeshGenerator(nn.Module):
         """Meshes after each block: ``[(B, 141, 3), (B, 491, 3), ...]`` (normalized crop frame)."""
         return self.deform(images, landmarks)[1]
 
-    def deform(self, images: torch.Tensor, landmarks: torch.Tensor, pose: tuple | None = None
-               ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def encode(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The encoder stages that vertex alignment samples: ``[(B, C_s, H_s, W_s)]`` for ``feature_stages``."""
+        stage_outputs = self.encoder(images)
+        return [stage_outputs[s] for s in self.config.feature_stages]
+
+    @property
+    def image_channels(self) -> int:
+        """``ΣC_s``: the width of a vertex's sampled image features."""
+        return sum(self.encoder.out_channels[s] for s in self.config.feature_stages)
+
+    def deform(self, images: torch.Tensor, landmarks: torch.Tensor, pose: tuple | None = None,
+               features: list[torch.Tensor] | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``(inputs, outputs)``: each block's mesh before and after its deformation (for the Laplacian and
-        move terms). ``pose``: the mean face's pose when computed elsewhere (the ONNX export), else fitted."""
+        move terms). ``pose``: the mean face's pose when computed elsewhere (the ONNX export), else fitted.
+        ``features``: :meth:`encode` of ``images`` when the caller needs them too (training's surface readout)."""
         if landmarks.ndim != 3 or landmarks.shape[1:] != (N_LANDMARKS, 2):
             raise ValueError(f"landmarks must be (B, {N_LANDMARKS}, 2) crop pixels, got {tuple(landmarks.shape)}")
         if landmarks.shape[0] != images.shape[0]:
             raise ValueError(f"batch sizes differ: images {images.shape[0]}, landmarks {landmarks.shape[0]}")
         if not (torch.isfinite(images).all() and torch.isfinite(landmarks).all()):
             raise ValueError("images or landmarks contain NaN/inf")
-        if self.config.graph_blocks:                    # without them nothing reads the image
-            stage_outputs = self.encoder(images)
-            features = [stage_outputs[s] for s in self.config.feature_stages]
+        if self.config.graph_blocks and features is None:   # without graph blocks nothing reads the image
+            features = self.encode(images)
         batch = images.shape[0]
         priors, pose = self._posed_priors(landmarks, pose)
         vertices = priors[0]

@@ -61,6 +61,8 @@ class TrainConfig:
     landmark_noise: float = 0.0          # study option: s.d. (crop pixels, per coordinate) of Gaussian noise on the
     #                                      generator's input landmarks in training and in the ridge start, so that
     #                                      detected landmarks are what it has seen (0: the dataset's, the paper's)
+    surface_readout_weight: float = 0.0  # study option: weight of the encoder's auxiliary readout of the GT
+    #                                      surface's normals and depth (training/surface_readout.py; 0: off)
     d_steps: int = 1                     # discriminator updates per generator update
     gt_points: int = 2048                # GT surface points per sample for the Chamfer/normal terms
     checkpoint_every: int = 500
@@ -78,7 +80,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr_offset_heads is not None and self.lr_offset_heads <= 0:
             raise ValueError(f"lr_offset_heads must be > 0 or None, got {self.lr_offset_heads}")
-        for name in ("warmup_steps", "chamfer_weight", "vertex_weight", "shape_basis_lambda", "landmark_noise"):
+        for name in ("warmup_steps", "chamfer_weight", "vertex_weight", "shape_basis_lambda", "landmark_noise",
+                     "surface_readout_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.chamfer_weight == 0 and self.vertex_weight == 0:
@@ -89,6 +92,8 @@ class TrainConfig:
             raise ValueError(f"shape_basis_init must be 'zero' or 'ridge', got {self.shape_basis_init!r}")
         if self.shape_basis_init == "ridge" and not self.generator.landmark_shape:
             raise ValueError("shape_basis_init='ridge' sets the landmark shape basis: it needs landmark_shape=True")
+        if self.surface_readout_weight and not self.generator.graph_blocks:
+            raise ValueError("surface_readout_weight > 0 trains the encoder, which graph_blocks=False never reads")
         if self.mode == "gan" and self.batch_size < 2 and self.minibatch:
             raise ValueError("minibatch discrimination needs batch_size >= 2")
         if self.fit_levels not in ("all", "last"):

@@ -7,8 +7,9 @@ detached fakes with (optionally smoothed) targets, then the generator adds the w
 
 The study's options around that step (each a :class:`TrainConfig` switch, off by default): a dense per-vertex term
 beside Chamfer, the landmark shape basis started at its ridge solution (:mod:`.landmark_ridge`), separate learning
-rates for the shape basis and the offset heads, and a warm-up and cosine decay of every learning rate (a function
-of the step, so resuming continues it).
+rates for the shape basis and the offset heads, a warm-up and cosine decay of every learning rate (a function
+of the step, so resuming continues it), and an auxiliary readout of the GT surface from the encoder's maps
+(:mod:`.surface_readout`, kept in checkpoints, not in the model).
 
 Checkpoints are written every ``checkpoint_every`` steps and at the end, atomically; ``resume=True`` continues from
 the last one and reproduces an uninterrupted run exactly on the same CPU build (batch order and GT sampling are
@@ -41,12 +42,13 @@ from .batches import (ASSEMBLY_PREFETCH, MeshBatches, StepBatches, assemble_step
                       default_assembly_workers)
 from .config import TrainConfig, config_differences
 from .landmark_ridge import landmark_shape_targets, set_landmark_shape
+from .surface_readout import SurfaceReadout, surface_readout_loss
 from ..study.progress import progress_bar
 
 CHECKPOINTS = "checkpoints"
 RESUMABLE_FIELDS = ("steps", "checkpoint_every")   # a resumed run may extend training or checkpoint differently
 LOG_FIELDS = ("step", "lr_factor", "g_total", "g_chamfer", "g_vertex", "g_normal", "g_edge", "g_laplacian",
-              "g_move", "g_adversarial", "d_loss", "d_real", "d_fake")
+              "g_move", "g_surface_readout", "g_adversarial", "d_loss", "d_real", "d_fake")
 
 
 class CheckpointError(RuntimeError):
@@ -186,6 +188,11 @@ class Trainer:
             set_landmark_shape(self.generator, *targets, cfg.shape_basis_lambda)
         self.batches = MeshBatches(train, self.generator.output_uv, cfg.gt_points, cfg.landmark_noise)
         groups = parameter_groups(self.generator, cfg)
+        # built after the models, and only when on: an unset option draws no random numbers
+        self.readout = SurfaceReadout(self.generator.image_channels) if cfg.surface_readout_weight else None
+        if self.readout is not None:
+            self.readout.to(self.accelerator.device)
+            groups.append({"params": list(self.readout.parameters())})
         self.opt_g = torch.optim.Adam(groups, lr=cfg.lr_generator, betas=cfg.betas)
         self.opt_d = (torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
                       if self.discriminator is not None else None)
@@ -217,7 +224,8 @@ class Trainer:
         state = {"config": self.cfg.to_dict(), "step": self.step, "logs": self.logs,
                  "generator": unwrap(self.generator).state_dict(), "opt_g": self.opt_g.state_dict(),
                  "discriminator": unwrap(self.discriminator).state_dict() if self.discriminator is not None else None,
-                 "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None}
+                 "opt_d": self.opt_d.state_dict() if self.opt_d is not None else None,
+                 "surface_readout": self.readout.state_dict() if self.readout is not None else None}
         path = self.checkpoint_dir / f"step-{self.step:08d}.pt"
         tmp = path.with_suffix(".pt.tmp")
         torch.save(state, tmp)
@@ -244,6 +252,8 @@ class Trainer:
         if self.discriminator is not None:
             unwrap(self.discriminator).load_state_dict(state["discriminator"])
             self.opt_d.load_state_dict(state["opt_d"])
+        if self.readout is not None:
+            self.readout.load_state_dict(state["surface_readout"])
         self.step, self.logs = state["step"], state["logs"]
 
     # --- one step ----------------------------------------------------------------------------------------------
@@ -279,7 +289,9 @@ class Trainer:
             for group, base in zip(opt.param_groups if opt is not None else [], bases):
                 group["lr"] = base * factor
         self.generator.train()
-        inputs, outputs = self.accelerator.unwrap_model(self.generator).deform(batch["images"], batch["landmarks"])
+        generator = self.accelerator.unwrap_model(self.generator)
+        features = generator.encode(batch["images"]) if self.readout is not None else None
+        inputs, outputs = generator.deform(batch["images"], batch["landmarks"], features=features)
         fake = outputs[-1]
         log = {"step": self.step, "lr_factor": factor}
         if self.discriminator is not None:
@@ -295,6 +307,9 @@ class Trainer:
         surface = gen if cfg.chamfer_on == "surface" else None     # the same seeded stream: resume-safe
         terms = reconstruction_loss(inputs, outputs, self.accelerator.unwrap_model(self.generator), batch,
                                     self.weights, surface, cfg.fit_levels, cfg.centre_depth, cfg.edge_on)
+        if self.readout is not None:
+            terms["surface_readout"] = cfg.surface_readout_weight * surface_readout_loss(
+                self.readout, features, batch["gt_points"], batch["gt_normals"])
         total = sum(terms.values())
         if self.discriminator is not None:
             self.discriminator.requires_grad_(False)
