@@ -6,13 +6,14 @@ Prints a table.
 For each chapter page (and the intro) it writes full-width PNG tiles (``--tile`` px high) to ``--out`` to be looked
 at, and counts, from the page as Chromium laid it out at ``--width`` px: tables whose content is wider than what
 shows of them (``clipped``: neither the table nor a parent scrolls), wide tables that scroll (``scrolling``),
-paragraphs outside tables that are raw markdown table rows (``raw md``: text starting with ``|``), stderr output blocks, and
-``nan`` in table cells. Needs Debian's ``chromium`` (``--chromium``); runs nothing of the study.
+paragraphs outside tables that are raw markdown table rows (``raw md``: text starting with ``|``), stderr output
+blocks, and ``nan`` in table cells. Needs Debian's ``chromium`` (``--chromium``); runs nothing of the study.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import subprocess
@@ -63,7 +64,7 @@ def probe(binary: str, page: Path, width: int) -> dict:
     found = re.search(r'<pre id="page-probe"[^>]*>(.*?)</pre>', dom, re.S)
     if found is None:
         raise RuntimeError(f"{page}: the probe wrote nothing (did Chromium load the page?)")
-    return json.loads(found.group(1).replace("&quot;", '"'))
+    return json.loads(html.unescape(found.group(1)))      # the DOM dump escapes &, < and > in the JSON text
 
 
 def screenshot(binary: str, page: Path, width: int, height: int, out: Path, tile: int) -> int:
@@ -87,14 +88,15 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=1600)
     parser.add_argument("--chromium", default="chromium")
     args = parser.parse_args()
-    html = args.html.resolve()
-    pages = [html / "book" / "intro.html", *sorted((html / "_executed").glob("[0-9]*.html"))]
+    built = args.html.resolve()
+    pages = [built / "book" / "intro.html", *sorted((built / "_executed").glob("[0-9]*.html"))]
     missing = [p for p in pages if not p.is_file()]
     if missing or len(pages) < 2:
         raise SystemExit(f"no built book under {args.html} (missing {missing or 'chapter pages'}): "
                          "run `make reader` or `make book` first")
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"| page | height (px at {args.width}) | tiles | clipped tables | scrolling tables | raw md | stderr | nan cells |")
+    print(f"| page | height (px at {args.width}) | tiles | clipped tables | scrolling tables | raw md | stderr "
+          "| nan cells |")
     print("|---|---|---|---|---|---|---|---|")
     for page in pages:
         found = probe(args.chromium, page, args.width)

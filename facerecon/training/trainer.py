@@ -305,7 +305,7 @@ class Trainer:
             log.update(d_loss=d_loss.item(), d_real=torch.sigmoid(real_logits).mean().item(),
                        d_fake=torch.sigmoid(fake_logits).mean().item())
         surface = gen if cfg.chamfer_on == "surface" else None     # the same seeded stream: resume-safe
-        terms = reconstruction_loss(inputs, outputs, self.accelerator.unwrap_model(self.generator), batch,
+        terms = reconstruction_loss(inputs, outputs, generator, batch,
                                     self.weights, surface, cfg.fit_levels, cfg.centre_depth, cfg.edge_on)
         if self.readout is not None:
             terms["surface_readout"] = cfg.surface_readout_weight * surface_readout_loss(
