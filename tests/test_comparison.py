@@ -50,6 +50,33 @@ def test_landmark_fit_matches_the_landmarks_and_beats_the_posed_mean(linear_face
     assert np.mean(fit_error) < 0.8 * np.mean(mean_error)
 
 
+def test_the_fit_runs_single_threaded_and_restores_the_callers_threads(linear_faces, monkeypatch):
+    """The fit's tiny matrices run on one thread (torch and BLAS: with more they wait for each other); the caller's
+    thread counts come back after it, and the answer is the multi-threaded one to float precision."""
+    from threadpoolctl import threadpool_info
+
+    import facerecon.data.landmark_information as information
+
+    model, train, test = linear_faces
+    fit = LandmarkShapeFit(np.stack([s["vertices"] for s in train]), model.faces, model.landmark_index, k=8,
+                           lam=1e-3, iterations=6)
+    blas = lambda: max(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")  # noqa: E731
+    callers = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        threads_before, blas_before, seen = torch.get_num_threads(), blas(), []
+        solve = information.coefficients_at_pose
+        monkeypatch.setattr(information, "coefficients_at_pose",
+                            lambda *a: seen.append((torch.get_num_threads(), blas())) or solve(*a))
+        fitted = fit(test[0]).vertices
+        assert (torch.get_num_threads(), blas()) == (threads_before, blas_before) and threads_before == 2
+    finally:
+        torch.set_num_threads(callers)
+    assert seen and set(seen) == {(1, 1)}
+    monkeypatch.setattr(information, "single_threaded", __import__("contextlib").nullcontext)
+    np.testing.assert_allclose(fit(test[0]).vertices, fitted, rtol=1e-9, atol=1e-9)
+
+
 def test_lambda_is_chosen_on_validation_and_a_large_lambda_gives_the_mean(linear_faces):
     model, train, test = linear_faces
     meshes = np.stack([s["vertices"] for s in train[:100]])

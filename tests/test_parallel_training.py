@@ -84,7 +84,7 @@ def test_a_failing_model_stops_with_its_error_and_the_others_stay_in_the_cache(t
 def test_map_in_processes_keeps_the_order_and_the_numbers_of_a_plain_loop(one_thread):
     from facerecon.models.gan2d import Toy2DConfig
     from facerecon.training.gan2d import train_toy
-    from facerecon.training.parallel import map_in_processes
+    from facerecon.study.processes import map_in_processes
 
     configs = [(Toy2DConfig(steps=20, seed=s, minibatch=m),) for s in (0, 1) for m in (False, True)]
     plain = [train_toy(*args) for args in configs]
@@ -93,3 +93,23 @@ def test_map_in_processes_keeps_the_order_and_the_numbers_of_a_plain_loop(one_th
         assert one["config"] == other["config"]
         np.testing.assert_array_equal(one["samples"], other["samples"])
         np.testing.assert_array_equal(one["g_loss"], other["g_loss"])
+
+
+def test_denoisers_trained_in_two_processes_equal_those_trained_one_after_another(tmp_path, one_thread):
+    """01's denoisers two at once: the same weights and losses as one after another, only the missing trained."""
+    from facerecon.denoise.train import DenoiserTrainConfig, train_or_load_denoiser, train_or_load_denoisers
+
+    clean = np.random.default_rng(0).uniform(size=(8, 32, 32, 3))
+    configs = [DenoiserTrainConfig(method=m, width=4, nmf_rank=2, epochs=1, batch_size=4, lr=1e-3)
+               for m in ("autoencoder", "unet_md", "vae")]
+    common = dict(data_key={"images": "uniform noise", "n": 8}, profile="smoke", source_key=None, progress=False)
+    sequential = [train_or_load_denoiser(cfg, clean, cache=RunCache(tmp_path / "a"), **common) for cfg in configs]
+    first = train_or_load_denoisers(configs[:1], clean, processes=2, cache=RunCache(tmp_path / "b"), **common)
+    parallel = train_or_load_denoisers(configs, clean, processes=2, cache=RunCache(tmp_path / "b"), **common)
+    assert [d.reused for d in first] == [False] and [d.reused for d in parallel] == [True, False, False]
+    for one, other in zip(sequential, parallel):
+        assert one.config == other.config and one.history == other.history
+        for key, value in one.model.state_dict().items():
+            assert torch.equal(value, other.model.state_dict()[key]), key
+    assert all(d.reused for d in train_or_load_denoisers(configs, clean, processes=2, cache=RunCache(tmp_path / "b"),
+                                                         **common))

@@ -163,3 +163,26 @@ def test_yaw_bins_are_closed_at_zero_and_half_open_above():
     masks = yaw_bin_masks(np.array([0.0, 30.0, 30.5, 60.0, 61.0, 90.0, 95.0]))
     assert list(masks) == ["[0,30]", "[30,60]", "[60,90]"]
     assert [np.flatnonzero(m).tolist() for m in masks.values()] == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_remembered_meshes_equal_rebuilt_ones_and_each_call_gets_its_own_copy(tmp_path, monkeypatch):
+    import facerecon.data.dataset as dataset_module
+
+    monkeypatch.setattr(dataset_module, "_remembered_vertices", type(dataset_module._remembered_vertices)())
+    monkeypatch.setattr(dataset_module, "_remembered_bytes", 0)
+    data = load_synthface(SynthFaceConfig(n=3, seed=0, **SMALL), cache=RunCache(tmp_path), workers=1, progress=False)
+    rebuilt = [data.sample(i)["vertices"] for i in range(3)]          # the first call builds and remembers
+    assert len(dataset_module._remembered_vertices) == 3
+    first = data.sample(1)["vertices"]
+    np.testing.assert_array_equal(first, rebuilt[1])
+    first += 1.0                                                      # a caller changing its copy changes nothing else
+    np.testing.assert_array_equal(data.sample(1)["vertices"], rebuilt[1])
+    dataset_module._remembered_vertices.clear()
+    monkeypatch.setattr(dataset_module, "_remembered_bytes", 0)
+    monkeypatch.setattr(dataset_module, "REMEMBERED_VERTEX_BYTES", 2 * rebuilt[0].nbytes)
+    for i in (0, 1, 0, 2):                                            # over the bound: the least recent is forgotten
+        np.testing.assert_array_equal(data.sample(i)["vertices"], rebuilt[i])
+    assert list(dataset_module._remembered_vertices) == [(data.cache_key, 0), (data.cache_key, 2)]
+    outside = FaceDataset(data.folder)                                # a folder outside the cache is never remembered
+    np.testing.assert_array_equal(outside.sample(0)["vertices"], rebuilt[0])
+    assert (None, 0) not in dataset_module._remembered_vertices

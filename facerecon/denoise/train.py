@@ -8,19 +8,19 @@ The loss is the mean squared error to the clean image (plus β·KL for the VAE).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..study.cache import RunCache
+from ..study.processes import checked_processes, map_in_processes
+from ..study.progress import progress_bar
 from .networks import METHODS, build_denoiser
 from .noise import NOISE_MODELS, PAPER_LEVELS, add_noise, check_images
-from ..study.progress import progress_bar
-
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,19 @@ class TrainedDenoiser:
     reused: bool = False
 
 
+def _entry_key(cfg: DenoiserTrainConfig, data_key: dict[str, Any], source_key: str | None
+               ) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The run cache's config and parents of the denoiser ``cfg`` trained on ``data_key``'s images."""
+    return ({"train": {**asdict(cfg), "levels": list(cfg.levels)}, "data": data_key},
+            (source_key,) if source_key else ())
+
+
+def _entry_path(cfg: DenoiserTrainConfig, data_key: dict[str, Any], source_key: str | None, cache: RunCache
+                ) -> Path:
+    config, parents = _entry_key(cfg, data_key, source_key)
+    return cache.entry_path("denoiser", config, code=(__name__,), parents=parents)
+
+
 def train_or_load_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, data_key: dict[str, Any], *, profile: str,
                            source_key: str | None, cache: RunCache | None = None,
                            progress: bool = True) -> TrainedDenoiser:
@@ -112,7 +125,6 @@ def train_or_load_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, data_key
     import json
 
     cache = cache or RunCache()
-    key = {"train": {**asdict(cfg), "levels": list(cfg.levels)}, "data": data_key}
 
     def build(tmp: Path) -> dict[str, Any]:
         start = time.perf_counter()
@@ -122,10 +134,36 @@ def train_or_load_denoiser(cfg: DenoiserTrainConfig, clean: np.ndarray, data_key
         return {"train_time_s": round(time.perf_counter() - start, 2), "final_loss": history[-1],
                 "parameters": sum(p.numel() for p in model.parameters())}
 
-    parents = (source_key,) if source_key else ()
-    entry = cache.get_or_build("denoiser", key, build, code=(__name__,), parents=parents, profile=profile,
+    config, parents = _entry_key(cfg, data_key, source_key)
+    entry = cache.get_or_build("denoiser", config, build, code=(__name__,), parents=parents, profile=profile,
                                seed=cfg.seed)
     model = build_denoiser(cfg.method, cfg.width, cfg.nmf_rank, cfg.seed)
     model.load_state_dict(torch.load(entry.file("denoiser.pt"), map_location="cpu", weights_only=True))
     history = json.loads(entry.file("history.json").read_text())
     return TrainedDenoiser(model.eval(), cfg, history, entry.meta, entry.reused)
+
+
+def train_or_load_denoisers(cfgs: Sequence[DenoiserTrainConfig], clean: np.ndarray, data_key: dict[str, Any], *,
+                            profile: str, source_key: str | None, processes: int = 1, cache: RunCache | None = None,
+                            progress: bool = True) -> list[TrainedDenoiser]:
+    """:func:`train_or_load_denoiser` of every config in ``cfgs``, in order. ``processes`` > 1 trains the ones
+    missing from the run cache that many at once, one single-threaded process each
+    (:func:`~facerecon.study.processes.map_in_processes`), then loads all; ``reused`` stays true only for the
+    denoisers that were there before."""
+    processes = checked_processes(processes)
+    cache = cache or RunCache()
+    missing = [cfg for cfg in cfgs if not _entry_path(cfg, data_key, source_key, cache).exists()]
+    if processes > 1 and len(missing) > 1:
+        map_in_processes(_train_in_process, [(cfg, clean, data_key, profile, source_key, str(cache.root))
+                                             for cfg in missing],
+                         processes=processes, desc=f"train {len(missing)} denoisers", progress=progress)
+    loaded = [train_or_load_denoiser(cfg, clean, data_key, profile=profile, source_key=source_key, cache=cache,
+                                     progress=progress) for cfg in cfgs]
+    return [replace(t, reused=t.config not in missing) for t in loaded]
+
+
+def _train_in_process(cfg: DenoiserTrainConfig, clean: np.ndarray, data_key: dict[str, Any], profile: str,
+                      source_key: str | None, cache_root: str) -> None:
+    """In a worker process: train one denoiser into the run cache."""
+    train_or_load_denoiser(cfg, clean, data_key, profile=profile, source_key=source_key, cache=RunCache(cache_root),
+                           progress=False)

@@ -7,39 +7,27 @@ gets 1.6× more models per hour from two processes than from one. Each model is 
 alone (the trainer seeds everything from it); only the float kernels' summation order follows the thread count,
 as it follows the CPU (compare across thread counts as across machines).
 
-Each process trains through :func:`~.cached.train_or_load`, so every finished model is in the run cache the
+The processes are :func:`~facerecon.study.processes.map_in_processes`'s. Each trains through :func:`~.cached.train_or_load`, so every finished model is in the run cache the
 moment it finishes: an interrupted chapter keeps what it trained, and a failing model stops the chapter with its
 error after the others finished.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import asdict, replace
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Sequence
 
 import torch
 
 from ..data.generate import load_synthface
 from ..data.synthface import SynthFaceConfig
 from ..study.cache import RunCache
-from ..study.progress import progress_bar
+from ..study.processes import checked_processes, map_in_processes
 from .cached import TrainedModel, model_entry_path, train_or_load
 from .config import TrainConfig
 
 Run = tuple[TrainConfig, SynthFaceConfig]
-T = TypeVar("T")
-
-
-def checked_processes(processes: int) -> int:
-    """``processes`` if it is a whole number >= 1, else a ValueError naming it."""
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise ValueError(f"train_processes must be a whole number >= 1 (1: one model after another in this "
-                         f"process), got {processes!r}")
-    return processes
 
 
 def train_or_load_all(runs: Sequence[Run], *, profile: str, processes: int = 1, cache: RunCache | None = None,
@@ -68,41 +56,6 @@ def train_or_load_all(runs: Sequence[Run], *, profile: str, processes: int = 1, 
 def _train_in_processes(runs: list[Run], profile: str, processes: int, cache: RunCache, progress: bool) -> None:
     map_in_processes(_train_one, [(cfg.to_dict(), asdict(data), profile, str(cache.root)) for cfg, data in runs],
                      processes=processes, desc=f"train {len(runs)} models", progress=progress)
-
-
-def map_in_processes(fn: Callable[..., T], arguments: Sequence[tuple], *, processes: int, desc: str = "",
-                     progress: bool = True) -> list[T]:
-    """``[fn(*args) for args in arguments]``, computed in ``processes`` spawned processes (``fn`` a module-level
-    function, its arguments and results picklable), the torch threads of this process shared among them; in
-    this process when ``processes`` is 1. The first error is raised once the work already started has finished."""
-    processes = checked_processes(processes)
-    if processes == 1 or len(arguments) < 2:
-        return [fn(*args) for args in progress_bar(arguments, desc=desc, enabled=progress)]
-    workers = min(processes, len(arguments))
-    threads = max(1, torch.get_num_threads() // workers)
-    bar = progress_bar(total=len(arguments), desc=f"{desc} in {workers} processes", enabled=progress)
-    # spawn, not fork: a forked child of a process whose OpenMP pool has run can hang in its first parallel region
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_single_quiet_worker,
-                             initargs=(threads,)) as pool:
-        futures = [pool.submit(fn, *args) for args in arguments]
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            bar.update(len(done))
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                for f in pending:
-                    f.cancel()
-                wait(pending)                  # work already started finishes (trained models reach the cache)
-                bar.close()
-                raise failed[0].exception()
-    bar.close()
-    return [f.result() for f in futures]
-
-
-def _single_quiet_worker(threads: int) -> None:
-    os.environ["TQDM_DISABLE"] = "1"
-    torch.set_num_threads(threads)
 
 
 def _train_one(cfg: dict, data: dict, profile: str, cache_root: str) -> str:
