@@ -27,7 +27,7 @@ import numpy as np
 from ..mesh.pose import apply_similarity, apply_weak_perspective, fit_weak_perspective, similarity_transform
 from ..study.threads import single_threaded
 
-DEFAULT_LAMBDAS = np.logspace(-4, 3, 8)
+DEFAULT_LAMBDAS = np.array([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3])   # literals: np.logspace's bits follow the CPU
 
 
 def procrustes(source: np.ndarray, target: np.ndarray) -> np.ndarray:
