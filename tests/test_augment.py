@@ -205,3 +205,33 @@ def test_train_or_load_on_needs_a_cached_dataset(tiny_split):
                          profile="smoke")
 
 
+
+
+def test_generators_trained_in_two_processes_equal_those_trained_one_after_another(tiny_split, cache, tmp_path):
+    """02's two generators at once (one single-threaded process each): the weights and losses of one after
+    another with one thread (to the kernels' summation order: diffusers' layers are not bitwise the same in a
+    fresh process), then both read from the cache."""
+    from facerecon.augment.diffusion import train_or_load_diffusion, train_or_load_diffusions
+
+    configs = [DiffusionConfig(kind="pixel", resolution=16, channels=(8, 16), steps=3, batch_size=4),
+               DiffusionConfig(kind="latent", resolution=16, channels=(8, 16), steps=3, batch_size=4, ae_steps=2,
+                               ae_channels=(4, 8, 8))]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sequential = [train_or_load_diffusion(cfg, tiny_split, 4, profile="smoke", cache=RunCache(tmp_path / "a"),
+                                              progress=False) for cfg in configs]
+    finally:
+        torch.set_num_threads(before)
+    both = train_or_load_diffusions(configs, tiny_split, 4, profile="smoke", processes=2, cache=cache, progress=False)
+    assert [g.reused for g in both] == [False, False]
+    for one, other in zip(sequential, both):
+        assert one.config == other.config and one.history.keys() == other.history.keys()
+        for part, losses in one.history.items():
+            np.testing.assert_allclose(other.history[part], losses, rtol=1e-5)
+        for key, value in one.model.state_dict().items():   # Adam turns float noise into whole steps where the
+            # exact gradient is zero (a bias before a group norm): a weight may differ by its few steps of lr
+            torch.testing.assert_close(other.model.state_dict()[key], value, rtol=0,
+                                       atol=one.config.steps * max(one.config.lr, one.config.ae_lr), msg=key)
+    assert all(g.reused for g in train_or_load_diffusions(configs, tiny_split, 4, profile="smoke", processes=2,
+                                                          cache=cache, progress=False))

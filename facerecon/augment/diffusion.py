@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from torch import nn
 
 from ..data.dataset import FaceDataset
 from ..study.cache import RunCache
+from ..study.processes import checked_processes, map_in_processes
 from ..study.progress import progress_bar
 from ..study.runtime import pick_device
 from .geometry import GEOMETRY_CHANNELS, geometry_maps
@@ -272,3 +273,32 @@ def train_or_load_diffusion(cfg: DiffusionConfig, dataset: FaceDataset, n: int, 
     model.load_state_dict(torch.load(entry.file("diffusion.pt"), map_location="cpu", weights_only=True))
     return TrainedDiffusion(model.to(pick_device()).eval(), cfg, json.loads(entry.file("history.json").read_text()),
                             entry.meta, entry.reused, entry.path.name)
+
+
+def train_or_load_diffusions(cfgs: Sequence[DiffusionConfig], dataset: FaceDataset, n: int, *, profile: str,
+                             processes: int = 1, cache: RunCache | None = None, progress: bool = True
+                             ) -> list[TrainedDiffusion]:
+    """:func:`train_or_load_diffusion` of every config in ``cfgs``, in order. ``processes`` > 1 trains the ones
+    missing from the run cache that many at once on the CPU, one single-threaded process each
+    (:func:`~facerecon.study.processes.map_in_processes`), then loads all; with CUDA they train one after another
+    (the processes would share one device). ``reused`` stays true only for those that were there before."""
+    processes = checked_processes(processes)
+    if dataset.cache_key is None:
+        raise ValueError("train_or_load_diffusions needs a dataset from the run cache (load_synthface)")
+    cache = cache or RunCache()
+    missing = [cfg for cfg in cfgs if not cache.entry_path("diffusion", {**asdict(cfg), "n": n}, code=(__name__,),
+                                                           parents=(dataset.cache_key,)).exists()]
+    if processes > 1 and len(missing) > 1 and not torch.cuda.is_available():
+        map_in_processes(_train_in_process, [(cfg, str(dataset.folder), dataset.cache_key, n, profile,
+                                              str(cache.root)) for cfg in missing],
+                         processes=processes, desc=f"train {len(missing)} generators", progress=progress)
+    loaded = [train_or_load_diffusion(cfg, dataset, n, profile=profile, cache=cache, progress=progress)
+              for cfg in cfgs]
+    return [replace(g, reused=g.config not in missing) for g in loaded]
+
+
+def _train_in_process(cfg: DiffusionConfig, folder: str, cache_key: str, n: int, profile: str, cache_root: str
+                      ) -> None:
+    """In a worker process: train one generator into the run cache (the split reopened from its folder)."""
+    train_or_load_diffusion(cfg, FaceDataset(folder, cache_key=cache_key), n, profile=profile,
+                            cache=RunCache(cache_root), progress=False)
