@@ -11,6 +11,9 @@
 #
 #     setsid nohup benchmarks/book_regeneration.sh /work/regen cpu < /dev/null > /work/regen.out 2>&1 &
 #
+# CHAPTERS="00 01 02" (chapter numbers) runs only those, in the book's order, and builds no book: a part of the
+# measurement (the chapters after them then lack what those before them made).
+#
 # Afterwards, store what it computed as the profile's reference and bring it into this checkout:
 #
 #     cd CLONE_DIR && .venv/bin/facerecon store-reference --profile cpu && cp -r results/cpu/. MAIN/results/cpu/
@@ -32,6 +35,9 @@ log="$clone/regeneration.log"
 make env > /dev/null
 export FACERECON_CACHE="$clone/_cache" TQDM_DISABLE=1
 chapters=$(ls notebooks/[0-9][0-9]_*.ipynb | xargs -n1 basename | sed 's/\.ipynb$//')
+if [ -n "${CHAPTERS:-}" ]; then
+    chapters=$(for chapter in $chapters; do case " $CHAPTERS " in *" ${chapter:0:2} "*) echo "$chapter";; esac; done)
+fi
 echo "commit $(git rev-parse --short HEAD) profile $profile cpu $(lscpu | sed -n 's/^Model name: *//p')" | tee "$log"
 start=$(date +%s)
 for chapter in $chapters; do
@@ -40,9 +46,11 @@ for chapter in $chapters; do
     .venv/bin/facerecon run-notebooks --profile "$profile" --only "$chapter" --no-progress >> "$log" 2>&1
     echo "$(date -u +%FT%TZ) end $chapter $(( $(date +%s) - began )) s" >> "$log"
 done
-began=$(date +%s)
-.venv/bin/facerecon build-book >> "$log" 2>&1
-echo "$(date -u +%FT%TZ) end build-book $(( $(date +%s) - began )) s" >> "$log"
+if [ -z "${CHAPTERS:-}" ]; then
+    began=$(date +%s)
+    .venv/bin/facerecon build-book >> "$log" 2>&1
+    echo "$(date -u +%FT%TZ) end build-book $(( $(date +%s) - began )) s" >> "$log"
+fi
 total=$(( $(date +%s) - start ))
 echo "total $total s = $(( total / 60 )) min $(( total % 60 )) s" | tee -a "$log"
 grep -E " end " "$log"
