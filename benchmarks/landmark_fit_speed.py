@@ -7,7 +7,8 @@ Fits PCA-100 of the profile's 05 training split (its first 300 meshes) to ``--fa
 05's ``fit_iterations``, ``--repeats`` interleaved rounds of each mode, and reports the median ms per face. "threaded"
 replaces :func:`facerecon.study.threads.single_threaded` by a no-op, so torch and OpenBLAS keep the caller's
 threads (2 on the study's machine); the answers of the two modes are compared too (they differ only in the last
-bits). Measured on 2 cores (AMD EPYC, 20 alternations): 158 ms a face threaded, 59 ms single-threaded.
+bits). Measured on 2 cores (AMD EPYC, 20 alternations; `results/cpu/benchmarks/landmark_fit_speed_cpu.txt`):
+163 ms a face threaded, 57 ms single-threaded.
 """
 
 from __future__ import annotations

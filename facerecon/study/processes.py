@@ -2,8 +2,8 @@
 
 Each task is a module-level function and picklable arguments; the processes are spawned (not forked) and quiet
 (no progress bars). Training chapters use it for models (:mod:`facerecon.training.parallel`), 01 for its
-denoisers, 03 for its toy GANs: on 2 cores two single-threaded trainings side by side finish about 1.6× more work
-per hour than one with 2 threads (``results/README.md``).
+denoisers, 02 for its generators, 03 for its toy GANs: on 2 cores two single-threaded trainings side by side
+finish about 1.6× more work per hour than one with 2 threads (``results/README.md``).
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ class TrainConfig:
     #                                      generator's input landmarks in training and in the ridge start, so that
     #                                      detected landmarks are what it has seen (0: the dataset's, the paper's)
     surface_readout_weight: float = 0.0  # study option: weight of the encoder's auxiliary readout of the GT
-    #                                      surface's normals and depth (training/surface_readout.py; 0: off)
+    #                                      surface's normals and depth (training/surface_readout.py; 0: off;
+    #                                      0.1 and 1 lost 7.5 points above the floor: results/README.md)
     d_steps: int = 1                     # discriminator updates per generator update
     gt_points: int = 2048                # GT surface points per sample for the Chamfer/normal terms
     checkpoint_every: int = 500

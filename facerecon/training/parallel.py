@@ -7,9 +7,9 @@ gets 1.6× more models per hour from two processes than from one. Each model is 
 alone (the trainer seeds everything from it); only the float kernels' summation order follows the thread count,
 as it follows the CPU (compare across thread counts as across machines).
 
-The processes are :func:`~facerecon.study.processes.map_in_processes`'s. Each trains through :func:`~.cached.train_or_load`, so every finished model is in the run cache the
-moment it finishes: an interrupted chapter keeps what it trained, and a failing model stops the chapter with its
-error after the others finished.
+The processes are :func:`~facerecon.study.processes.map_in_processes`'s. Each trains through
+:func:`~.cached.train_or_load`, so every finished model is in the run cache the moment it finishes: an interrupted
+chapter keeps what it trained, and a failing model stops the chapter with its error after the others finished.
 """
 
 from __future__ import annotations
