@@ -248,6 +248,11 @@ class TrainedDiffusion:
     key: str                      # the run-cache entry: splits generated with it name it as a parent
 
 
+def _entry_config(cfg: DiffusionConfig, n: int) -> dict[str, Any]:
+    """The run cache's config of the generator ``cfg`` trained on a split's first ``n`` samples."""
+    return {**asdict(cfg), "n": n}
+
+
 def train_or_load_diffusion(cfg: DiffusionConfig, dataset: FaceDataset, n: int, *, profile: str,
                             cache: RunCache | None = None, progress: bool = True) -> TrainedDiffusion:
     """The generator of ``cfg`` trained on the first ``n`` samples of ``dataset`` (a cached split), from the run
@@ -267,7 +272,7 @@ def train_or_load_diffusion(cfg: DiffusionConfig, dataset: FaceDataset, n: int, 
                 "parameters": sum(p.numel() for p in model.parameters()),
                 "final_loss": {k: float(np.mean(v[-50:])) for k, v in history.items()}}
 
-    entry = cache.get_or_build("diffusion", {**asdict(cfg), "n": n}, build, code=(__name__,),
+    entry = cache.get_or_build("diffusion", _entry_config(cfg, n), build, code=(__name__,),
                                parents=(dataset.cache_key,), profile=profile, seed=cfg.seed)
     model = GeometryDiffusion(cfg)
     model.load_state_dict(torch.load(entry.file("diffusion.pt"), map_location="cpu", weights_only=True))
@@ -286,7 +291,7 @@ def train_or_load_diffusions(cfgs: Sequence[DiffusionConfig], dataset: FaceDatas
     if dataset.cache_key is None:
         raise ValueError("train_or_load_diffusions needs a dataset from the run cache (load_synthface)")
     cache = cache or RunCache()
-    missing = [cfg for cfg in cfgs if not cache.entry_path("diffusion", {**asdict(cfg), "n": n}, code=(__name__,),
+    missing = [cfg for cfg in cfgs if not cache.entry_path("diffusion", _entry_config(cfg, n), code=(__name__,),
                                                            parents=(dataset.cache_key,)).exists()]
     if processes > 1 and len(missing) > 1 and not torch.cuda.is_available():
         map_in_processes(_train_in_process, [(cfg, str(dataset.folder), dataset.cache_key, n, profile,
