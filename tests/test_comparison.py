@@ -53,6 +53,8 @@ def test_landmark_fit_matches_the_landmarks_and_beats_the_posed_mean(linear_face
 def test_the_fit_runs_single_threaded_and_restores_the_callers_threads(linear_faces, monkeypatch):
     """The fit's tiny matrices run on one thread (torch and BLAS: with more they wait for each other); the caller's
     thread counts come back after it, and the answer is the multi-threaded one to float precision."""
+    from contextlib import nullcontext
+
     from threadpoolctl import threadpool_info
 
     import facerecon.data.landmark_information as information
@@ -73,7 +75,7 @@ def test_the_fit_runs_single_threaded_and_restores_the_callers_threads(linear_fa
     finally:
         torch.set_num_threads(callers)
     assert seen and set(seen) == {(1, 1)}
-    monkeypatch.setattr(information, "single_threaded", __import__("contextlib").nullcontext)
+    monkeypatch.setattr(information, "single_threaded", nullcontext)
     np.testing.assert_allclose(fit(test[0]).vertices, fitted, rtol=1e-9, atol=1e-9)
 
 
