@@ -16,6 +16,7 @@ import argparse
 import html
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -94,6 +95,9 @@ def main() -> None:
     if missing or len(pages) < 2:
         raise SystemExit(f"no built book under {args.html} (missing {missing or 'chapter pages'}): "
                          "run `make reader` or `make book` first")
+    if shutil.which(args.chromium) is None:
+        raise SystemExit(f"no Chromium at {args.chromium!r}: install Debian's `chromium` (apt-get install chromium) "
+                         "or give its path with --chromium")
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"| page | height (px at {args.width}) | tiles | clipped tables | scrolling tables | raw md | stderr "
           "| nan cells |")
