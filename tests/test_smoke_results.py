@@ -138,3 +138,14 @@ def test_the_machines_measurements_are_checked_for_their_type_only():
     assert compare(moved, specs, True) == []
     assert sorted(p.split(":")[0] for p in compare({**moved, "per_seed": [1.5], "wall_time_s": "slow"}, specs, True)) \
         == ["per_seed/0", "wall_time_s"]
+
+
+def test_a_derivation_can_be_limited_to_named_chapters(root):
+    """``check-kernels derive --only``: the named chapters in the book's order; an unknown stem is an error that names
+    the chapters there are (a typo must not derive nothing and report success)."""
+    from facerecon.study.kernels import chosen_notebooks
+
+    assert list(chosen_notebooks(root)) == CHAPTERS
+    assert list(chosen_notebooks(root, [CHAPTERS[-1], CHAPTERS[0]])) == [CHAPTERS[0], CHAPTERS[-1]]
+    with pytest.raises(ValueError, match="unknown chapters \\['09_photo'\\].*09_photos"):
+        chosen_notebooks(root, ["09_photo"])

@@ -22,6 +22,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="the extra training seeds of `derive` (default: 1 2 3)")
     p.add_argument("--reuse", action="store_true",
                    help="`derive`: keep the chapters a run already executed in _kernels/ (resume)")
+    p.add_argument("--only", nargs="+", metavar="STEM",
+                   help="`derive`, `write`: these chapters only (e.g. 09_photos); the other references stay")
     p.add_argument("--root", type=Path, help="repository root (default: found from the current folder)")
     p.set_defaults(handler=_check_kernels)
 
@@ -38,8 +40,8 @@ def _check_kernels(args) -> int:
             print(f"| {r['setting']} | {r['exit_code']} | {r['wall_time_s']:.0f} s | {r['summary']} |")
         return 0 if all(r["exit_code"] == 0 for r in records) else 1
     if args.action == "derive":
-        run_derivation(root, args.seeds, reuse=args.reuse)
-    rows = write_references(root, args.seeds)
+        run_derivation(root, args.seeds, reuse=args.reuse, only=args.only)
+    rows = write_references(root, args.seeds, only=args.only)
     print("\n| chapter | leaves | numbers at the rounding floor | numbers with a measured spread | exact | varies "
           "| machine or provenance | cells whose outputs vary |\n|---|---|---|---|---|---|---|---|")
     for r in rows:

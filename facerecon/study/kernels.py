@@ -85,10 +85,22 @@ def derivation_plan(seeds: list[int]) -> dict[str, dict[str, Any]]:
     return plan
 
 
-def run_derivation(root: Path, seeds: list[int], reuse: bool = False) -> None:
-    """Execute every chapter under ``smoke`` for each run of :func:`derivation_plan` (sequentially; alone on the
-    cores is best). With ``reuse``, a chapter whose results and executed notebook a run already holds is kept."""
+def chosen_notebooks(root: Path, only: list[str] | None = None) -> dict[str, Path]:
+    """The chapters ``{stem: path}`` in the book's order; ``only``: those stems (each must be a chapter)."""
     notebooks = list_notebooks(root)
+    if not only:
+        return notebooks
+    unknown = sorted(set(only) - set(notebooks))
+    if unknown:
+        raise ValueError(f"unknown chapters {unknown}: expected stems among {list(notebooks)}")
+    return {stem: path for stem, path in notebooks.items() if stem in only}
+
+
+def run_derivation(root: Path, seeds: list[int], reuse: bool = False, only: list[str] | None = None) -> None:
+    """Execute every chapter (or those ``only`` names) under ``smoke`` for each run of :func:`derivation_plan`
+    (sequentially; alone on the cores is best). With ``reuse``, a chapter whose results and executed notebook a run
+    already holds is kept."""
+    notebooks = chosen_notebooks(root, only)
     for run, plan in derivation_plan(seeds).items():
         workdir = kernels_dir(root) / f"derive-{run}"
         if not reuse:
@@ -163,13 +175,14 @@ def sanitize_patterns(root: Path) -> list[tuple[str, str]]:
     return get_sanitize_patterns((root / "tests" / "nbval_sanitize.cfg").read_text())
 
 
-def write_references(root: Path, seeds: list[int]) -> list[dict[str, Any]]:
-    """``tests/smoke_reference/<stem>.json`` from the derivation runs; returns a summary row per chapter."""
+def write_references(root: Path, seeds: list[int], only: list[str] | None = None) -> list[dict[str, Any]]:
+    """``tests/smoke_reference/<stem>.json`` from the derivation runs, for every chapter or those ``only`` names (the
+    other references stay as they are); returns a summary row per chapter written."""
     plan = derivation_plan(seeds)
     patterns = sanitize_patterns(root)
     rows = []
     runs_info = {run: json.loads((kernels_dir(root) / f"derive-{run}" / "run.json").read_text()) for run in plan}
-    for stem in list_notebooks(root):
+    for stem in chosen_notebooks(root, only):
         loaded = {run: _load_run(root, run, stem) for run in plan}
         specs = derive_reference(loaded["A"][0], [loaded["B"][0]],
                                  [loaded[f"S{s}"][0] for s in seeds], loaded["R0"][0])
