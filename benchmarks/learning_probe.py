@@ -1,7 +1,7 @@
 """Benchmark: how far a profile's model gets below the mean face within a wall-clock budget. Prints a table.
 
     python benchmarks/learning_probe.py [--profile gpu] [--model full] [--minutes 4] [--steps N] [--n-train 2000]
-                                        [--eval-n 200] [--eval-every 100] [--on test] [--device auto]
+                                        [--eval-n 200] [--eval-every 100] [--on test|validation|train] [--device auto]
                                         [--eval-points 512] [--workers N] [--set KEY=VALUE ...]
 
 Trains the named model with the profile's ``train`` section (its architecture, batch, GT points, study options; the
@@ -9,7 +9,8 @@ training split shrunk to ``--n-train`` faces; ``--set`` overrides any training k
 lr_generator=1e-3 --set aggregation=mean``) for at most ``--minutes`` (or ``--steps``; a cosine schedule decays
 over ``--steps``), and every ``--eval-every`` steps scores it on ``--eval-n`` faces of the Table 3 test split
 (``--on validation``: the validation split, the training distribution at another seed; what a recipe should be
-chosen on) in CD per point
+chosen on; ``--on train``: the first ``--eval-n`` training faces, which the model has seen: whether it fits at all)
+in CD per point
 against the mean face of the training split, paired on the same faces (``--eval-points`` per surface; 05 scores
 1,024), and as the share of the CD above the
 sampling floor (the GT against itself resampled) that it removes. Before and after, one Adam step on each part of
@@ -52,10 +53,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--model", default="full", help="a named model: full, vanilla_gan, no_gan")
     parser.add_argument("--steps", type=int, default=None, help="train this many steps (default: until --minutes)")
-    parser.add_argument("--on", choices=("validation", "test"), default="test")
+    parser.add_argument("--on", choices=("validation", "test", "train"), default="test",
+                        help="score on the test split, the validation split, or the first --eval-n training faces "
+                             "(what the model has seen: whether it can fit at all)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a training key (YAML value); repeatable")
     args = parser.parse_args()
+    if args.on == "train" and args.eval_n > args.n_train:
+        parser.error(f"--on train scores the first --eval-n training faces: at most --n-train ({args.n_train}), "
+                     f"got --eval-n {args.eval_n}")
     if args.threads:
         torch.set_num_threads(args.threads)
     section = load_train_section(args.profile)
@@ -66,7 +72,7 @@ def main() -> None:
     start = time.perf_counter()
     train = load_synthface(SynthFaceConfig(split="train", n=args.n_train, seed=0, resolution=resolution),
                            workers=args.workers, progress=False, profile=args.profile)
-    split = ("train", 1) if args.on == "validation" else ("test", 0)
+    split = {"validation": ("train", 1), "test": ("test", 0), "train": ("train", 0)}[args.on]
     scored = load_synthface(SynthFaceConfig(split=split[0], n=args.eval_n, seed=split[1], resolution=resolution),
                             workers=args.workers, progress=False, profile=args.profile)
     faces, landmark_index = train.faces, train.model.landmark_index
