@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from facerecon.comparison.prediction import Prediction, UVLandmarks
 from facerecon.comparison.predictors import MeanFace, sampling_floor
@@ -29,12 +28,12 @@ from facerecon.comparison.scoring import reductions_against, score_faces
 from facerecon.data.generate import load_synthface
 from facerecon.data.synthface import SynthFaceConfig
 from facerecon.mesh.frame import CROP_SIZE
-from facerecon.mesh.pose import Y_DOWN, apply_weak_perspective, shape_unit
+from facerecon.mesh.pose import apply_weak_perspective, shape_unit
 from facerecon.mesh.resample import TemplateResampler
 from facerecon.study.formatting import percent_interval
 from facerecon.study.profiles import load_train_section
 from facerecon.training.config import named_config
-from facerecon.training.landmark_ridge import ridge_solution
+from facerecon.training.landmark_ridge import canonical_offsets, ridge_solution
 from facerecon.training.trainer import build_models
 
 IMAGE_FEATURES = ("norm", "normrgb")
@@ -58,9 +57,7 @@ def features_and_targets(generator, dataset, batch: int = 256):
         colours.append(generator.vertex_alignment([images], prior).transpose(1, 2))
         gt = torch.from_numpy(np.stack([resample(s["vertices"].astype(np.float64) / CROP_SIZE)
                                         for s in samples])).float()
-        gt = gt - F.pad(gt[..., 2:].mean(1, keepdim=True), (2, 0))
-        scale, rotation, _ = pose
-        canonical = (gt - prior) @ rotation / scale[:, None, None] * gt.new_tensor(Y_DOWN) / unit
+        canonical = canonical_offsets(gt, prior, pose, unit)
         landmark_features.append(generator.landmark_features(landmarks, pose))
         targets.append(canonical.reshape(len(samples), -1))
         poses.append(pose)

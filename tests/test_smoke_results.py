@@ -141,11 +141,12 @@ def test_the_machines_measurements_are_checked_for_their_type_only():
 
 
 def test_a_derivation_can_be_limited_to_named_chapters(root):
-    """``check-kernels derive --only``: the named chapters in the book's order; an unknown stem is an error that names
-    the chapters there are (a typo must not derive nothing and report success)."""
-    from facerecon.study.kernels import chosen_notebooks
+    """``check-kernels derive --only`` selects like ``run-notebooks --only``: every chapter, or the named ones; an
+    unknown stem is an error that names the chapters there are (a typo must not derive nothing and report success)."""
+    from facerecon.study.runner import select_notebooks
 
-    assert list(chosen_notebooks(root)) == CHAPTERS
-    assert list(chosen_notebooks(root, [CHAPTERS[-1], CHAPTERS[0]])) == [CHAPTERS[0], CHAPTERS[-1]]
-    with pytest.raises(ValueError, match="unknown chapters \\['09_photo'\\].*09_photos"):
-        chosen_notebooks(root, ["09_photo"])
+    notebooks = list_notebooks(root)
+    assert select_notebooks(notebooks) == CHAPTERS
+    assert select_notebooks(notebooks, [CHAPTERS[-1], CHAPTERS[0]]) == [CHAPTERS[-1], CHAPTERS[0]]
+    with pytest.raises(ValueError, match="unknown notebook\\(s\\) \\['09_photo'\\].*09_photos"):
+        select_notebooks(notebooks, ["09_photo"])

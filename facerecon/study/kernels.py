@@ -29,7 +29,7 @@ from typing import Any
 from .kernel_settings import KERNEL_SETTINGS
 from .parameters import declared_parameters
 from .provenance import git_commit
-from .runner import list_notebooks
+from .runner import list_notebooks, select_notebooks
 from .smoke_reference import RULE, at_rounding_floor, derive_reference, prediction_factor, reference_path
 
 REAL_SAMPLES_PARAMETER = "real_samples_dir"
@@ -85,22 +85,12 @@ def derivation_plan(seeds: list[int]) -> dict[str, dict[str, Any]]:
     return plan
 
 
-def chosen_notebooks(root: Path, only: list[str] | None = None) -> dict[str, Path]:
-    """The chapters ``{stem: path}`` in the book's order; ``only``: those stems (each must be a chapter)."""
-    notebooks = list_notebooks(root)
-    if not only:
-        return notebooks
-    unknown = sorted(set(only) - set(notebooks))
-    if unknown:
-        raise ValueError(f"unknown chapters {unknown}: expected stems among {list(notebooks)}")
-    return {stem: path for stem, path in notebooks.items() if stem in only}
-
-
 def run_derivation(root: Path, seeds: list[int], reuse: bool = False, only: list[str] | None = None) -> None:
     """Execute every chapter (or those ``only`` names) under ``smoke`` for each run of :func:`derivation_plan`
     (sequentially; alone on the cores is best). With ``reuse``, a chapter whose results and executed notebook a run
     already holds is kept."""
-    notebooks = chosen_notebooks(root, only)
+    notebooks = list_notebooks(root)
+    selected = select_notebooks(notebooks, only)
     for run, plan in derivation_plan(seeds).items():
         workdir = kernels_dir(root) / f"derive-{run}"
         if not reuse:
@@ -108,7 +98,8 @@ def run_derivation(root: Path, seeds: list[int], reuse: bool = False, only: list
         (workdir / "executed").mkdir(parents=True, exist_ok=True)
         env = setting_environment(plan["setting"], workdir)
         start = time.perf_counter()
-        for stem, path in notebooks.items():
+        for stem in selected:
+            path = notebooks[stem]
             if reuse and (workdir / "results" / "smoke" / f"{stem}.json").is_file() \
                     and (workdir / "executed" / path.name).is_file():
                 continue
@@ -182,7 +173,7 @@ def write_references(root: Path, seeds: list[int], only: list[str] | None = None
     patterns = sanitize_patterns(root)
     rows = []
     runs_info = {run: json.loads((kernels_dir(root) / f"derive-{run}" / "run.json").read_text()) for run in plan}
-    for stem in chosen_notebooks(root, only):
+    for stem in select_notebooks(list_notebooks(root), only):
         loaded = {run: _load_run(root, run, stem) for run in plan}
         specs = derive_reference(loaded["A"][0], [loaded["B"][0]],
                                  [loaded[f"S{s}"][0] for s in seeds], loaded["R0"][0])

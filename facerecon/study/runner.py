@@ -32,6 +32,16 @@ def list_notebooks(root: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted((root / "notebooks").glob(NOTEBOOK_GLOB))}
 
 
+def select_notebooks(notebooks: dict[str, Path], only: Iterable[str] | None = None) -> list[str]:
+    """The stems of ``notebooks`` to run: all of them in their order, or ``only``'s in its order; a stem that is not
+    among them is an error naming the available ones (a typo must not select nothing)."""
+    selected = list(notebooks) if not only else list(only)
+    missing = [s for s in selected if s not in notebooks]
+    if missing:
+        raise ValueError(f"unknown notebook(s) {missing}; available: {sorted(notebooks)}")
+    return selected
+
+
 def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | None = None,
                   progress: bool = True, overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Execute notebooks under ``profile`` into ``_executed/``; returns one record per notebook.
@@ -50,10 +60,7 @@ def run_notebooks(profile: str, only: Iterable[str] | None = None, root: Path | 
     if unknown_sections:
         raise ValueError(f"profile {profile!r} has sections for unknown notebooks {unknown_sections}; "
                          f"notebooks are: {sorted(notebooks)}")
-    selected = list(notebooks) if not only else list(only)
-    missing = [s for s in selected if s not in notebooks]
-    if missing:
-        raise ValueError(f"unknown notebook(s) {missing}; available: {sorted(notebooks)}")
+    selected = select_notebooks(notebooks, only)
     # Resolve every notebook's parameters before executing any, so a bad profile fails fast.
     plans = {stem: resolve_parameters(notebooks[stem], {**sections.get(stem, {}), **(overrides or {})}, profile)
              for stem in selected}
@@ -120,10 +127,7 @@ def store_smoke_outputs(root: Path | None = None, only: Iterable[str] | None = N
     os.environ["TQDM_DISABLE"] = "1"   # the kernels inherit it: no progress bars in the stored outputs
     root = root or find_root()
     notebooks = {p.stem: p for p in sorted((root / "notebooks").glob("*.ipynb"))}   # the template too
-    selected = list(notebooks) if not only else list(only)
-    missing = [s for s in selected if s not in notebooks]
-    if missing:
-        raise ValueError(f"unknown notebook(s) {missing}; available: {sorted(notebooks)}")
+    selected = select_notebooks(notebooks, only)
     written = []
     for stem in selected:
         path = notebooks[stem]

@@ -94,16 +94,23 @@ def _computed_targets(generator: MeshGenerator, dataset: FaceDataset, batch: int
             landmarks = landmarks + landmark_noise * torch.randn(landmarks.shape, generator=noise)
         gt = torch.from_numpy(np.stack([resample(s["vertices"].astype(np.float64) / CROP_SIZE)
                                         for s in samples])).float()
-        gt = gt - F.pad(gt[..., 2:].mean(1, keepdim=True), (2, 0))     # the prior's depth is centred the same way
         priors, pose = generator._posed_priors(landmarks)
-        scale, rotation, _ = pose
-        # undo apply_weak_perspective's s·(X ⊙ Y_DOWN)·Rᵀ (R orthonormal) for the offset from the posed prior
-        canonical = (gt - priors[0]) @ rotation / scale[:, None, None] * gt.new_tensor(Y_DOWN) / unit
+        canonical = canonical_offsets(gt, priors[0], pose, unit)
         features.append(generator.landmark_features(landmarks, pose))
         changes.append(canonical.reshape(len(samples), -1))
         bar.update(len(samples))
     bar.close()
     return torch.cat(features), torch.cat(changes)
+
+
+def canonical_offsets(gt: torch.Tensor, prior: torch.Tensor, pose: tuple, unit: torch.Tensor) -> torch.Tensor:
+    """``(B, V, 3)``: the GT surface ``gt (B, V, 3)`` (normalized crop frame, resampled on the prior's vertices) minus
+    the posed ``prior (B, V, 3)``, in the canonical frame (y up) and ``unit`` units: the change of the mean face that
+    a shape basis posed by ``pose`` (:func:`~facerecon.mesh.pose.fit_weak_perspective`) would have to give."""
+    gt = gt - F.pad(gt[..., 2:].mean(1, keepdim=True), (2, 0))     # the prior's depth is centred the same way
+    scale, rotation, _ = pose
+    # undo apply_weak_perspective's s·(X ⊙ Y_DOWN)·Rᵀ (R orthonormal) for the offset from the posed prior
+    return (gt - prior) @ rotation / scale[:, None, None] * gt.new_tensor(Y_DOWN) / unit
 
 
 def ridge_solution(features: torch.Tensor, targets: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
